@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { sluiceVersion } from '../gateway/gateway.js';
+import { runCheck } from './check.js';
+import { runServe } from './serve.js';
+
+const usage = `Sluice ${sluiceVersion}: an LLM API gateway (OpenAI and Anthropic protocols).
+
+Usage:
+  sluice serve [--config FILE] [--host H] [--port N]   start the gateway
+  sluice check --config FILE                           validate a config file
+  sluice --version | --help
+
+Config: --config, else $SLUICE_CONFIG, else ./sluice.yaml when present.
+Environment: PORT (listen port), SLUICE_LOG_LEVEL (debug|info|warn|error|silent).
+`;
+
+/** Entry point of the `sluice` command; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const printError = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  try {
+    switch (command) {
+      case 'serve': {
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
+        return await runServe({ configPath: values.config, host: values.host, port: values.port, env: process.env, stderr: printError });
+      }
+      case 'check': {
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+        const configPath = values.config ?? process.env.SLUICE_CONFIG ?? 'sluice.yaml';
+        return await runCheck({ configPath, env: process.env, stdout: print, stderr: printError });
+      }
+      case '--version':
+      case '-v':
+        print(sluiceVersion);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        print(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        printError(`sluice: unknown command "${command}"\n\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    // parseArgs rejects unknown flags; say so plainly instead of with a stack trace.
+    printError(`sluice: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { ConfigError, defaultConfig, loadConfigFile } from '../config/load-config.js';
+import type { SluiceConfig } from '../config/schema.js';
+import { isLoopbackHost } from '../gateway/loopback.js';
+import { sluiceVersion } from '../gateway/gateway.js';
+import { createLogger, isLogLevel } from '../observability/logger.js';
+import { startServer } from '../server/start-server.js';
+
+export interface ServeArgs {
+  configPath: string | undefined;
+  host: string | undefined;
+  port: string | undefined;
+  env: Record<string, string | undefined>;
+  stderr: (line: string) => void;
+}
+
+/** `sluice serve`: load the config, refuse unsafe set-ups, listen, and stop cleanly on a signal. */
+export async function runServe(args: ServeArgs): Promise<number> {
+  const { env, stderr } = args;
+  const configPath = args.configPath ?? env.SLUICE_CONFIG ?? (existsSync('sluice.yaml') ? 'sluice.yaml' : undefined);
+  let config: SluiceConfig;
+  try {
+    config = configPath === undefined ? defaultConfig() : await loadConfigFile(configPath, env);
+  } catch (error) {
+    stderr(error instanceof ConfigError ? error.message : `sluice: ${String(error)}`);
+    return 1;
+  }
+  const port = args.port ?? env.PORT;
+  if (port !== undefined) {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      stderr(`sluice: invalid port "${port}"`);
+      return 2;
+    }
+    config = { ...config, port: n };
+  }
+  if (args.host !== undefined) config = { ...config, host: args.host };
+  if (config.keys.length === 0 && !isLoopbackHost(config.host)) {
+    stderr(
+      `sluice: refusing to start: no client keys are configured and ${config.host} is not a loopback address, ` +
+        'so anyone who can reach it could spend your provider credit. Add `keys:` to the config, or bind to 127.0.0.1.',
+    );
+    return 1;
+  }
+  const levelName = env.SLUICE_LOG_LEVEL ?? config.log_level;
+  const logger = createLogger(isLogLevel(levelName) ? levelName : config.log_level);
+  const running = await startServer(config, logger).catch((error: unknown) => {
+    stderr(`sluice: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
+  if (running === undefined) return 1;
+
+  stderr(banner(config, running.url, configPath));
+  logger.info('listening', { url: running.url, version: sluiceVersion });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      logger.info('shutting down', { signal, graceMs: config.shutdown_grace });
+      void running.close().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
+
+function banner(config: SluiceConfig, url: string, configPath: string | undefined): string {
+  const models = Object.entries(config.models);
+  const lines = [`Sluice ${sluiceVersion} listening on ${url}`, `  config: ${configPath ?? '(none: built-in defaults)'}`];
+  if (models.length === 0) {
+    lines.push('  models: none. Add providers and models to sluice.yaml (see README: "Config reference").');
+  } else {
+    lines.push(`  models: ${models.map(([name, m]) => `${name} -> ${m.routes.join(', ')}`).join('; ')}`);
+  }
+  lines.push(
+    config.keys.length === 0
+      ? '  auth: none. No client keys are configured, so Sluice serves without authentication (loopback only).'
+      : `  auth: ${config.keys.length} client key(s); send Authorization: Bearer <key>`,
+  );
+  return lines.join('\n');
+}

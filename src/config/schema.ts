@@ -1,0 +1,225 @@
+/**
+ * The shape of sluice.yaml. Keys stay snake_case in the parsed types so that what an operator
+ * reads in the file is what a developer reads in code. Every object is strict: a misspelt key
+ * is an error, not a silently ignored setting.
+ *
+ * One schema object per concern (server, streaming, cors, providers, models, keys) so later
+ * sections (store, redis, admin_key, prices, limits) are added without touching the others.
+ */
+import { z } from 'zod';
+import { integerBetween, parseDuration, parseSize, sizes, type Parsed } from './units.js';
+
+/** Wraps a units.ts parser so its operator-facing message becomes the issue message. */
+function scalar<T>(parse: (input: unknown) => Parsed<T>) {
+  return z.unknown().transform((input, ctx): T => {
+    const result = parse(input);
+    if (result.ok) return result.value;
+    ctx.issues.push({ code: 'custom', message: result.message, input });
+    return z.NEVER;
+  });
+}
+
+/**
+ * `streaming:` with nothing under it (every line commented out) parses as null; treat that as
+ * "not given" so the defaults apply instead of a type error.
+ */
+function section<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
+const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+export const streamingSchema = z.strictObject({
+  // After this long without a first token, SSE headers and keep-alives go out anyway.
+  first_byte_deadline: scalar(parseDuration).default(2000),
+  keepalive_interval: scalar(parseDuration).default(15_000),
+  max_event_size: scalar(parseSize).default(8 * sizes.MiB),
+});
+
+const originPattern = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
+
+export const corsSchema = z.strictObject({
+  allow_origins: z
+    .array(
+      z.string().refine((s) => s === '*' || originPattern.test(s), {
+        // A browser's Origin header never has a path or trailing slash, so such an entry never matches.
+        error: 'expected "*" or an origin like "https://example.com" (scheme, host and optional port; no path)',
+      }),
+    )
+    .default(() => ['*']),
+});
+
+// RFC 9110 token characters: anything else makes the upstream request fail at send time.
+const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const httpUrl = z.string().transform((raw, ctx): string => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  const ok = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
+  if (!ok) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected an http(s) URL like "https://api.openai.com/v1", got ${JSON.stringify(raw)}`,
+      input: raw,
+    });
+    return z.NEVER;
+  }
+  if (url?.search || url?.hash) {
+    // Request paths are appended to the base URL, which a query or fragment would break.
+    ctx.issues.push({ code: 'custom', message: 'must not contain a query string or fragment', input: raw });
+    return z.NEVER;
+  }
+  return raw.replace(/\/+$/, '');
+});
+
+/** Fields every provider kind will share, whatever protocol it speaks. */
+const providerCommon = {
+  base_url: httpUrl,
+  // An empty value (e.g. `${OPENAI_API_KEY:-}`) means "no key", so a key can be optional per deployment.
+  api_key: z
+    .string()
+    .optional()
+    .transform((key) => (key === '' ? undefined : key)),
+  headers: section(
+    z
+      .record(
+        z.string().regex(headerNamePattern, { error: 'is not a valid HTTP header name' }),
+        z.string().refine((v) => !/[\r\n]/.test(v), { error: 'must not contain line breaks' }),
+      )
+      .default(() => ({})),
+  ),
+  max_connections: scalar(integerBetween(1, 65_535)).default(256),
+};
+
+/** Any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp, OpenRouter, ...). */
+export const openaiProviderSchema = z.strictObject({
+  kind: z.literal('openai'),
+  ...providerCommon,
+  // Quirk: the field name the upstream uses for reasoning text in assistant messages.
+  reasoning_field: z.enum(['reasoning_content', 'reasoning']).optional(),
+  // Quirk: some servers reject `stream_options`, without which usage in streams is lost.
+  send_stream_options: z.boolean().default(true),
+});
+
+// New kinds (anthropic, gemini, local) are added as further variants of this union.
+export const providerSchema = z.discriminatedUnion('kind', [openaiProviderSchema]);
+
+export const PROVIDER_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+const providerName = z.string().regex(PROVIDER_NAME_PATTERN, {
+  // No "/" because routes split "<provider>/<model>" at the first "/".
+  error: 'provider names may only contain letters, digits, "_", "." and "-"',
+});
+
+/** Splits a route at the first "/", so the upstream model may itself contain "/". */
+function splitRoute(route: string): { provider: string; model: string } | undefined {
+  const slash = route.indexOf('/');
+  if (slash <= 0 || slash === route.length - 1) return undefined;
+  return { provider: route.slice(0, slash), model: route.slice(slash + 1) };
+}
+
+/** Parses "<provider>/<upstream model>"; throws on a malformed route (validated configs never hold one). */
+export function parseRoute(route: string): { provider: string; model: string } {
+  const parsed = splitRoute(route);
+  if (parsed === undefined) throw new Error(`invalid route ${JSON.stringify(route)}: expected "<provider>/<model>"`);
+  return parsed;
+}
+
+const routeSchema = z.string().refine((route) => splitRoute(route) !== undefined, {
+  error: 'expected a route like "openai/gpt-4o" ("<provider>/<upstream model>")',
+});
+
+export const modelSchema = z.strictObject({
+  routes: z.array(routeSchema).min(1, { error: 'must list at least one route' }),
+});
+
+export const keySchema = z.strictObject({
+  name: nonEmpty(),
+  key: z.string().min(8, { error: 'must be at least 8 characters long' }),
+});
+
+export const configSchema = z
+  .strictObject({
+    host: nonEmpty().default('127.0.0.1'),
+    port: scalar(integerBetween(0, 65_535)).default(8080),
+    max_request_size: scalar(parseSize).default(10 * sizes.MiB),
+    log_level: z.enum(LOG_LEVELS).default('info'),
+    streaming: section(streamingSchema.prefault({})),
+    shutdown_grace: scalar(parseDuration).default(10_000),
+    cors: section(corsSchema.prefault({})),
+    providers: section(z.record(providerName, providerSchema).default(() => ({}))),
+    models: section(z.record(nonEmpty(), modelSchema).default(() => ({}))),
+    keys: section(z.array(keySchema).default(() => [])),
+  })
+  // `when` makes the cross-field checks run even if other parts failed, so every problem is
+  // reported in one go; the check therefore inspects the value defensively.
+  .superRefine((value, ctx) => {
+    for (const issue of crossFieldIssues(value)) ctx.issues.push({ code: 'custom', input: value, ...issue });
+  }, { when: () => true });
+
+export type SluiceConfig = z.output<typeof configSchema>;
+export type StreamingConfig = z.output<typeof streamingSchema>;
+export type CorsConfig = z.output<typeof corsSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type KeyConfig = z.output<typeof keySchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface CrossFieldIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Checks that span sections: routes name defined providers; key names and secrets are unique. */
+export function crossFieldIssues(value: unknown): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = [];
+  if (!isRecord(value)) return issues;
+  const { providers, models, keys } = value;
+  if (isRecord(providers) && isRecord(models)) {
+    const defined = Object.keys(providers).join(', ') || 'none';
+    for (const [name, model] of Object.entries(models)) {
+      if (!isRecord(model) || !Array.isArray(model.routes)) continue;
+      model.routes.forEach((route: unknown, i) => {
+        // A malformed route is reported by the route schema itself.
+        if (typeof route !== 'string') return;
+        const parsed = splitRoute(route);
+        if (parsed === undefined || Object.hasOwn(providers, parsed.provider)) return;
+        issues.push({
+          path: ['models', name, 'routes', i],
+          message: `route "${route}" names provider "${parsed.provider}", which is not defined in providers (defined: ${defined})`,
+        });
+      });
+    }
+  }
+  if (Array.isArray(keys)) {
+    const names = new Map<string, number>();
+    const secrets = new Map<string, number>();
+    keys.forEach((entry: unknown, i) => {
+      if (!isRecord(entry)) return;
+      const { name, key } = entry;
+      if (typeof name === 'string' && name !== '') {
+        const first = names.get(name);
+        if (first === undefined) names.set(name, i);
+        else issues.push({ path: ['keys', i, 'name'], message: `duplicate key name "${name}" (already used by keys[${first}])` });
+      }
+      if (typeof key === 'string' && key !== '') {
+        const first = secrets.get(key);
+        // The secret itself is never echoed: problems end up in logs and CI output.
+        if (first === undefined) secrets.set(key, i);
+        else issues.push({ path: ['keys', i, 'key'], message: `same secret as keys[${first}]; every key needs its own secret` });
+      }
+    });
+  }
+  return issues;
+}

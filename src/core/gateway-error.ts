@@ -1,0 +1,85 @@
+/**
+ * One error type for everything Sluice reports to a client. The code decides the HTTP status and
+ * whether a failure before the commit point may move on to the next route; the client's protocol
+ * decides how it is rendered (see protocols/<protocol>/errors.ts).
+ */
+export const errorCatalogue = {
+  // The client's fault: never retried, never moved to another route.
+  invalid_json: { status: 400, kind: 'invalid_request' },
+  invalid_request: { status: 400, kind: 'invalid_request' },
+  missing_api_key: { status: 401, kind: 'authentication' },
+  invalid_api_key: { status: 401, kind: 'authentication' },
+  model_not_found: { status: 404, kind: 'not_found' },
+  unknown_url: { status: 404, kind: 'not_found' },
+  method_not_allowed: { status: 405, kind: 'invalid_request' },
+  request_too_large: { status: 413, kind: 'request_too_large' },
+  // The upstream's fault (or the network's).
+  upstream_http_error: { status: 502, kind: 'upstream' }, // status replaced by the upstream's own
+  upstream_unreachable: { status: 502, kind: 'upstream' },
+  upstream_stream_error: { status: 502, kind: 'upstream' }, // in-band error event
+  upstream_protocol_error: { status: 502, kind: 'upstream' }, // malformed JSON, oversized event
+  upstream_incomplete: { status: 502, kind: 'upstream' }, // stream ended before it finished
+  upstream_timeout: { status: 504, kind: 'timeout' },
+  // Ours.
+  internal_error: { status: 500, kind: 'internal' },
+  shutting_down: { status: 503, kind: 'overloaded' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+export type ErrorKind = (typeof errorCatalogue)[ErrorCode]['kind'];
+
+export interface GatewayErrorOptions {
+  /** HTTP status; defaults to the catalogue's. Upstream HTTP errors keep the upstream's status. */
+  status?: number;
+  /** The request field at fault (OpenAI `param`), e.g. `messages[0].role`. */
+  param?: string;
+  /** Vendor error type/code reported by an upstream, kept for the client. */
+  upstreamType?: string;
+  upstreamCode?: string;
+  /** Upstream `retry-after` / `retry-after-ms`, forwarded to the client. */
+  retryAfter?: string;
+  retryAfterMs?: string;
+  /** Which route failed, as `provider/model`. */
+  route?: string;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly param: string | undefined;
+  readonly upstreamType: string | undefined;
+  readonly upstreamCode: string | undefined;
+  readonly retryAfter: string | undefined;
+  readonly retryAfterMs: string | undefined;
+  readonly route: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = options.status ?? errorCatalogue[code].status;
+    this.param = options.param;
+    this.upstreamType = options.upstreamType;
+    this.upstreamCode = options.upstreamCode;
+    this.retryAfter = options.retryAfter;
+    this.retryAfterMs = options.retryAfterMs;
+    this.route = options.route;
+  }
+
+  get kind(): ErrorKind {
+    return errorCatalogue[this.code].kind;
+  }
+
+  /** A failure that came from an upstream: before the commit point the next route may be tried. */
+  get isUpstreamFailure(): boolean {
+    return this.kind === 'upstream' || this.kind === 'timeout';
+  }
+}
+
+/** Anything thrown becomes a GatewayError; unknown throwables are internal errors. */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('internal_error', `Internal error: ${message}`, { cause: error });
+}

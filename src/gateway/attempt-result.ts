@@ -1,0 +1,38 @@
+import { GatewayError } from '../core/gateway-error.js';
+import type { Usage } from '../core/usage.js';
+import type { Route } from './route-table.js';
+
+export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'rejected';
+
+/** What the attempts at a request's routes came to; the request record is built from it. */
+export interface RelayResult {
+  outcome: Outcome;
+  status: number;
+  /** The route that answered (or the last one tried). */
+  route: Route | undefined;
+  usage: Usage | undefined;
+  ttftMs: number | undefined;
+  error: GatewayError | undefined;
+  attempts: number;
+  finishReasons: string[];
+}
+
+/**
+ * When every route failed, the client hears about the last failure, with the earlier ones named
+ * in the message so an operator can see the whole story in one line.
+ */
+export function combineFailures(model: string, failures: GatewayError[]): GatewayError {
+  const last = failures[failures.length - 1];
+  if (last === undefined) return new GatewayError('upstream_unreachable', `No route could be tried for model '${model}'.`);
+  if (failures.length === 1) return last;
+  const story = failures.map((f) => f.message).join('; ');
+  return new GatewayError(last.code, `All ${failures.length} routes for model '${model}' failed: ${story}`, {
+    status: last.status,
+    param: last.param,
+    upstreamType: last.upstreamType,
+    upstreamCode: last.upstreamCode,
+    retryAfter: last.retryAfter,
+    retryAfterMs: last.retryAfterMs,
+    route: last.route,
+  });
+}

@@ -1,0 +1,82 @@
+import { performance } from 'node:perf_hooks';
+import { GatewayError, toGatewayError } from '../core/gateway-error.js';
+import { decodeChatRequest, type ChatRequest } from '../protocols/openai-chat/request.js';
+import type { ClientKey } from './authenticate.js';
+import type { RelayResult } from './attempt-result.js';
+import { openAiDialect } from './openai-dialect.js';
+import type { RequestMeter, RequestRecord } from './request-record.js';
+import { respondError } from './respond-error.js';
+import type { ResponseSink } from './response-sink.js';
+import { relayStream } from './relay-stream.js';
+import { relayUnary } from './relay-unary.js';
+import type { RouteTable } from './route-table.js';
+
+export interface ChatSettings {
+  firstByteDeadlineMs: number;
+  maxEventBytes: number;
+  maxResponseBytes: number;
+}
+
+export interface ChatCall {
+  requestId: string;
+  key: ClientKey;
+  body: Buffer;
+  sink: ResponseSink;
+  startedAt: number;
+}
+
+/**
+ * POST /v1/chat/completions, top to bottom: decode -> route -> (admit: limits and budgets come
+ * with the ledger) -> attempt routes until the commit point -> respond -> account. Every request
+ * ends in exactly one record, whatever happened.
+ */
+export async function handleChatCompletions(
+  call: ChatCall,
+  deps: { routes: RouteTable; meter: RequestMeter; settings: ChatSettings },
+): Promise<void> {
+  let request: ChatRequest | undefined;
+  let result: RelayResult | undefined;
+  let rejection: GatewayError | undefined;
+  try {
+    request = decodeChatRequest(parseJson(call.body));
+    const model = deps.routes.resolve(request.model);
+    const common = { request, model, sink: call.sink, dialect: openAiDialect, startedAt: call.startedAt };
+    result = request.stream
+      ? await relayStream({ ...common, firstByteDeadlineMs: deps.settings.firstByteDeadlineMs, maxEventBytes: deps.settings.maxEventBytes })
+      : await relayUnary({ ...common, maxResponseBytes: deps.settings.maxResponseBytes });
+  } catch (error) {
+    rejection = toGatewayError(error);
+    respondError(call.sink, openAiDialect, rejection);
+  } finally {
+    deps.meter.record(toRecord(call, request, result, rejection));
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${detail}`);
+  }
+}
+
+function toRecord(call: ChatCall, request: ChatRequest | undefined, result: RelayResult | undefined, rejection: GatewayError | undefined): RequestRecord {
+  const error = rejection ?? result?.error;
+  const aborted = call.sink.signal.aborted && result?.outcome !== 'ok';
+  return {
+    requestId: call.requestId,
+    keyName: call.key.name,
+    model: request?.model,
+    route: result?.route?.label,
+    protocol: 'openai',
+    stream: request?.stream ?? false,
+    outcome: aborted ? 'client_aborted' : rejection ? 'rejected' : (result?.outcome ?? 'rejected'),
+    status: aborted ? 499 : (rejection?.status ?? result?.status ?? 500),
+    ttftMs: result?.ttftMs,
+    durationMs: performance.now() - call.startedAt,
+    attempts: result?.attempts ?? 0,
+    usage: result?.usage,
+    errorCode: error?.code,
+  };
+}

@@ -1,0 +1,96 @@
+import type { SluiceConfig } from '../config/schema.js';
+import { parseRoute } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import { OpenAiCompatibleProvider } from '../providers/openai-compatible.js';
+import type { Provider } from '../providers/provider.js';
+import { KeyRing, type ClientKey } from './authenticate.js';
+import { handleChatCompletions, type ChatCall, type ChatSettings } from './chat-completions.js';
+import { LogMeter, type RequestMeter } from './request-record.js';
+import { RouteTable } from './route-table.js';
+import { isLoopbackHost } from './loopback.js';
+
+export const sluiceVersion = '0.1.0';
+
+export interface GatewayOptions {
+  config: SluiceConfig;
+  logger: Logger;
+  meter?: RequestMeter;
+}
+
+/**
+ * Everything a running Sluice needs, built once from the config: providers with their connection
+ * pools, the route table, the key ring. The HTTP server calls into it; it knows no HTTP itself.
+ */
+export class Gateway {
+  readonly routes = new RouteTable();
+  readonly keys: KeyRing;
+  readonly authRequired: boolean;
+  readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly providers = new Map<string, Provider>();
+  private readonly meter: RequestMeter;
+  private readonly chatSettings: ChatSettings;
+
+  constructor(private readonly options: GatewayOptions) {
+    const { config } = options;
+    this.meter = options.meter ?? new LogMeter(options.logger);
+    this.chatSettings = {
+      firstByteDeadlineMs: config.streaming.first_byte_deadline,
+      maxEventBytes: config.streaming.max_event_size,
+      maxResponseBytes: 64 * 1024 * 1024,
+    };
+    for (const [name, provider] of Object.entries(config.providers)) {
+      this.providers.set(
+        name,
+        new OpenAiCompatibleProvider({
+          name,
+          baseUrl: provider.base_url,
+          apiKey: provider.api_key,
+          headers: provider.headers,
+          sendStreamOptions: provider.send_stream_options,
+          maxConnections: provider.max_connections,
+          userAgent: `sluice/${sluiceVersion}`,
+        }),
+      );
+    }
+    for (const [name, model] of Object.entries(config.models)) {
+      const routes = model.routes.map((label) => {
+        const { provider, model: upstreamModel } = parseRoute(label);
+        const adapter = this.providers.get(provider);
+        if (adapter === undefined) throw new Error(`model ${name}: route ${label} names an unknown provider`);
+        return { provider: adapter, upstreamModel, label };
+      });
+      this.routes.add({ name, routes });
+    }
+    // Without keys, Sluice serves anyone, which is only acceptable on a loopback address.
+    this.authRequired = config.keys.length > 0 || !isLoopbackHost(config.host);
+    this.keys = new KeyRing(config.keys, this.authRequired);
+  }
+
+  get config(): SluiceConfig {
+    return this.options.config;
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
+  authenticate(headers: Record<string, string | string[] | undefined>): ClientKey {
+    return this.keys.authenticate(headers);
+  }
+
+  chatCompletions(call: ChatCall): Promise<void> {
+    return handleChatCompletions(call, { routes: this.routes, meter: this.meter, settings: this.chatSettings });
+  }
+
+  /** GET /v1/models in OpenAI's list shape. */
+  modelList(): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] } {
+    return {
+      object: 'list',
+      data: this.routes.list().map((m) => ({ id: m.name, object: 'model', created: this.startedAt, owned_by: 'sluice' })),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.providers.values()].map((p) => p.close()));
+  }
+}

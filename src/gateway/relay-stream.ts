@@ -1,0 +1,238 @@
+import { performance } from 'node:perf_hooks';
+import { GatewayError } from '../core/gateway-error.js';
+import { isObject, type JsonObject } from '../core/json.js';
+import { SseDecoder, SseEventTooLargeError, type SseEvent } from '../sse/sse-decoder.js';
+import { encodeUpstreamChatBody, type ChatRequest } from '../protocols/openai-chat/request.js';
+import { readUpstreamError } from '../protocols/openai-chat/errors.js';
+import { OpenAiStreamNormalizer } from '../protocols/openai-chat/stream-normalizer.js';
+import { isAbortError, transportError } from '../providers/transport-errors.js';
+import type { UpstreamResponse } from '../providers/provider.js';
+import { keepAliveFrame, type ResponseSink } from './response-sink.js';
+import { respondError, type ErrorDialect } from './respond-error.js';
+import { upstreamHttpError } from './upstream-http-error.js';
+import { combineFailures, type RelayResult } from './attempt-result.js';
+import type { ModelEntry, Route } from './route-table.js';
+
+export interface StreamRelayOptions {
+  request: ChatRequest;
+  model: ModelEntry;
+  sink: ResponseSink;
+  dialect: ErrorDialect;
+  startedAt: number;
+  /** After this long without a first token, send the SSE head and a keep-alive. */
+  firstByteDeadlineMs: number;
+  maxEventBytes: number;
+}
+
+/** Frames held before the commit point; past this the stream is committed anyway. */
+const maxHeldBytes = 256 * 1024;
+/** How long an upstream may keep its connection open after [DONE] before it is closed. */
+const afterDoneGraceMs = 5_000;
+const doneFrame = 'data: [DONE]\n\n';
+
+type AttemptEnd = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError; committed: boolean };
+
+/**
+ * A streamed OpenAI request relayed to OpenAI-compatible upstreams, with the commit point:
+ * upstream frames are held until the first content arrives, so any failure before it (refused
+ * connection, non-2xx, in-band error, malformed frame, early end) moves on to the next route
+ * unseen by the client. After it, a failure is sent in-stream as `data: {"error": ...}` and the
+ * stream closes without [DONE]. A broken stream is never closed as if it had succeeded.
+ */
+export async function relayStream(options: StreamRelayOptions): Promise<RelayResult> {
+  const { sink, model } = options;
+  const failures: GatewayError[] = [];
+  const result: RelayResult = {
+    outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined,
+    error: undefined, attempts: 0, finishReasons: [],
+  };
+  // The SSE head is held while routes fail at the HTTP level, so the client can get a real status.
+  // Once an upstream has accepted the request but is slow to its first token, the head and a
+  // keep-alive go out at the deadline so proxies do not cut the connection.
+  let deadlinePassed = false;
+  let upstreamAccepted = false;
+  const openEarly = (): void => {
+    if (sink.streaming || sink.signal.aborted) return;
+    sink.startStream();
+    sink.write(keepAliveFrame);
+  };
+  const deadline = setTimeout(() => {
+    deadlinePassed = true;
+    if (upstreamAccepted) openEarly();
+  }, options.firstByteDeadlineMs);
+  const onAccepted = (): void => {
+    upstreamAccepted = true;
+    if (deadlinePassed) openEarly();
+  };
+  try {
+    for (const route of model.routes) {
+      if (sink.signal.aborted) break;
+      result.attempts++;
+      result.route = route;
+      upstreamAccepted = false;
+      const end = await attempt(route, options, result, onAccepted);
+      if (end.kind === 'done') {
+        result.outcome = 'ok';
+        result.status = 200;
+        return result;
+      }
+      if (end.kind === 'aborted') break;
+      if (end.committed) {
+        result.error = end.error;
+        return result;
+      }
+      failures.push(end.error);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  if (sink.signal.aborted) {
+    result.outcome = 'client_aborted';
+    result.status = 499;
+    return result;
+  }
+  const error = combineFailures(model.name, failures);
+  result.error = error;
+  result.status = error.status;
+  respondError(sink, options.dialect, error);
+  return result;
+}
+
+/** One route: open the upstream stream, hold until content, then relay frame by frame. */
+async function attempt(route: Route, options: StreamRelayOptions, result: RelayResult, onAccepted: () => void): Promise<AttemptEnd> {
+  const { sink, request } = options;
+  let response: UpstreamResponse;
+  try {
+    response = await route.provider.chatCompletions({
+      body: encodeUpstreamChatBody(request, route.upstreamModel, route.provider.sendStreamOptions),
+      stream: true,
+      signal: sink.signal,
+    });
+  } catch (error) {
+    if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
+    return { kind: 'failed', error: transportError(error, route.label), committed: false };
+  }
+  if (response.status < 200 || response.status >= 300) {
+    return { kind: 'failed', error: await upstreamHttpError(response, route.label), committed: false };
+  }
+  onAccepted();
+
+  const normalizer = new OpenAiStreamNormalizer(request.includeUsage);
+  let out = '';
+  let held = '';
+  let sawContent = false;
+  let committed = false;
+  let done = false;
+  const decoder = new SseDecoder(
+    (event) => {
+      if (done) return;
+      if (event.data === '[DONE]') {
+        done = true;
+        return;
+      }
+      const { json, content } = normalizer.normalize(parseChunk(event, route.label), event.data);
+      if (content) sawContent = true;
+      if (json !== undefined) out += `data: ${json}\n\n`;
+    },
+    { maxEventBytes: options.maxEventBytes, dispatchIncompleteAtEnd: true },
+  );
+  const commit = (): boolean => {
+    committed = true;
+    result.ttftMs = performance.now() - options.startedAt;
+    if (!sink.streaming) sink.startStream();
+    out = held + out;
+    held = '';
+    return true;
+  };
+  let closeAfterDone: NodeJS.Timeout | undefined;
+  try {
+    for await (const bytes of response.body) {
+      decoder.push(bytes as Buffer);
+      if (!committed) {
+        if (!sawContent) {
+          if (done) throw noOutput(route.label);
+          if (held.length + out.length < maxHeldBytes) {
+            held += out;
+            out = '';
+            continue;
+          }
+        }
+        commit();
+      }
+      if (out !== '') {
+        const flowing = sink.write(out);
+        out = '';
+        if (!flowing) await sink.drained();
+      }
+      if (done && closeAfterDone === undefined) {
+        finishClient(sink, normalizer);
+        // Keep reading to the upstream's end so its connection returns to the pool, but not forever.
+        closeAfterDone = setTimeout(() => response.body.destroy(), afterDoneGraceMs);
+      }
+    }
+    if (!done) {
+      decoder.end();
+      if (!done && !normalizer.allChoicesFinished) {
+        throw new GatewayError('upstream_incomplete', `Upstream ${route.label} ended the stream before it was complete.`, { route: route.label });
+      }
+      if (!committed) {
+        if (!sawContent) throw noOutput(route.label);
+        commit();
+      }
+      if (out !== '') sink.write(out);
+      finishClient(sink, normalizer);
+    }
+    return { kind: 'done' };
+  } catch (error) {
+    if (done && closeAfterDone !== undefined) return { kind: 'done' }; // the client already has everything
+    if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
+    const failure = asStreamFailure(error, route.label);
+    if (committed) respondError(sink, options.dialect, failure);
+    return { kind: 'failed', error: failure, committed };
+  } finally {
+    clearTimeout(closeAfterDone);
+    result.usage = normalizer.usage ?? result.usage;
+    result.finishReasons = normalizer.finishReasons;
+  }
+}
+
+/** The stream's proper end: the separate usage chunk when owed, then [DONE], then close. */
+function finishClient(sink: ResponseSink, normalizer: OpenAiStreamNormalizer): void {
+  const usageChunk = normalizer.trailingUsageChunk();
+  sink.write(usageChunk === undefined ? doneFrame : `data: ${usageChunk}\n\n${doneFrame}`);
+  sink.end();
+}
+
+/** One upstream event as a chunk object; in-band errors and malformed frames become failures. */
+function parseChunk(event: SseEvent, route: string): JsonObject {
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(event.data);
+  } catch {
+    throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent a malformed event: ${event.data.slice(0, 200)}`, { route });
+  }
+  const inBand = event.event === 'error' || (isObject(chunk) && chunk.error !== undefined && chunk.error !== null);
+  if (inBand || !isObject(chunk)) {
+    const details = readUpstreamError(chunk);
+    if (!inBand && details === undefined) {
+      throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent an event that is not a chunk object.`, { route });
+    }
+    throw new GatewayError('upstream_stream_error', `Upstream ${route} reported an error: ${details?.message ?? event.data.slice(0, 200)}`, {
+      route, upstreamType: details?.type, upstreamCode: details?.code, param: details?.param,
+    });
+  }
+  return chunk;
+}
+
+function noOutput(route: string): GatewayError {
+  return new GatewayError('upstream_incomplete', `Upstream ${route} ended the stream without any output.`, { route });
+}
+
+function asStreamFailure(error: unknown, route: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof SseEventTooLargeError) {
+    return new GatewayError('upstream_protocol_error', `Upstream ${route} sent an event over the ${error.limit}-byte limit.`, { route });
+  }
+  const failure = transportError(error, route);
+  return new GatewayError(failure.code, `Upstream ${route} stream failed: ${failure.message}`, { route, cause: error });
+}

@@ -1,0 +1,105 @@
+import { performance } from 'node:perf_hooks';
+import { GatewayError } from '../core/gateway-error.js';
+import { isObject } from '../core/json.js';
+import { encodeUpstreamChatBody, type ChatRequest } from '../protocols/openai-chat/request.js';
+import { readUpstreamError } from '../protocols/openai-chat/errors.js';
+import { normalizeCompletion } from '../protocols/openai-chat/response.js';
+import { isAbortError, transportError } from '../providers/transport-errors.js';
+import type { UpstreamResponse } from '../providers/provider.js';
+import type { ResponseSink } from './response-sink.js';
+import { respondError, type ErrorDialect } from './respond-error.js';
+import { upstreamHttpError } from './upstream-http-error.js';
+import { combineFailures, type RelayResult } from './attempt-result.js';
+import type { ModelEntry, Route } from './route-table.js';
+
+export interface UnaryRelayOptions {
+  request: ChatRequest;
+  model: ModelEntry;
+  sink: ResponseSink;
+  dialect: ErrorDialect;
+  startedAt: number;
+  /** Cap on an upstream's JSON answer. */
+  maxResponseBytes: number;
+}
+
+/**
+ * A non-stream request: each route in turn until one answers with a completion. Nothing reaches
+ * the client before a whole, valid answer is in hand, so every failure can move on.
+ */
+export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResult> {
+  const { sink, model } = options;
+  const failures: GatewayError[] = [];
+  const result: RelayResult = {
+    outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined,
+    error: undefined, attempts: 0, finishReasons: [],
+  };
+  for (const route of model.routes) {
+    if (sink.signal.aborted) break;
+    result.attempts++;
+    result.route = route;
+    try {
+      const text = await fetchCompletion(route, options);
+      const normalized = normalizeCompletion(parseCompletion(text, route.label), text);
+      result.usage = normalized.usage;
+      result.finishReasons = normalized.finishReasons;
+      result.ttftMs = performance.now() - options.startedAt;
+      if (sink.signal.aborted) break;
+      sink.sendJson(200, normalized.text);
+      result.outcome = 'ok';
+      result.status = 200;
+      return result;
+    } catch (error) {
+      if (sink.signal.aborted || isAbortError(error)) break;
+      failures.push(error instanceof GatewayError ? error : transportError(error, route.label));
+    }
+  }
+  if (sink.signal.aborted) {
+    result.outcome = 'client_aborted';
+    result.status = 499;
+    return result;
+  }
+  const error = combineFailures(model.name, failures);
+  result.error = error;
+  result.status = error.status;
+  respondError(sink, options.dialect, error);
+  return result;
+}
+
+async function fetchCompletion(route: Route, options: UnaryRelayOptions): Promise<string> {
+  const response: UpstreamResponse = await route.provider.chatCompletions({
+    body: encodeUpstreamChatBody(options.request, route.upstreamModel, route.provider.sendStreamOptions),
+    stream: false,
+    signal: options.sink.signal,
+  });
+  if (response.status < 200 || response.status >= 300) throw await upstreamHttpError(response, route.label);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const bytes = chunk as Buffer;
+    size += bytes.length;
+    if (size > options.maxResponseBytes) {
+      throw new GatewayError('upstream_protocol_error', `Upstream ${route.label} sent a response over ${options.maxResponseBytes} bytes.`, { route: route.label });
+    }
+    parts.push(bytes);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** The upstream's JSON, which must be a completion: an error object in a 200 is a failure too. */
+function parseCompletion(text: string, route: string) {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    throw new GatewayError('upstream_protocol_error', `Upstream ${route} answered with invalid JSON: ${text.trim().slice(0, 200)}`, { route });
+  }
+  if (!isObject(payload) || !Array.isArray(payload.choices)) {
+    const details = readUpstreamError(payload);
+    throw new GatewayError(
+      details ? 'upstream_stream_error' : 'upstream_protocol_error',
+      details ? `Upstream ${route} reported an error: ${details.message}` : `Upstream ${route} answered without choices.`,
+      { route, upstreamType: details?.type, upstreamCode: details?.code },
+    );
+  }
+  return payload;
+}

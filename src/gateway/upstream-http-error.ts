@@ -1,0 +1,51 @@
+import { GatewayError } from '../core/gateway-error.js';
+import { readUpstreamError } from '../protocols/openai-chat/errors.js';
+import type { UpstreamResponse } from '../providers/provider.js';
+
+/** Enough of an error body to quote; the rest is dropped so a huge error page cannot fill memory. */
+const maxErrorBodyBytes = 64 * 1024;
+
+/**
+ * An upstream's non-2xx answer as a GatewayError that keeps the upstream's status, its error type
+ * and code, its `retry-after`, and says which route failed.
+ */
+export async function upstreamHttpError(response: UpstreamResponse, route: string): Promise<GatewayError> {
+  const text = await readBounded(response, maxErrorBodyBytes);
+  let details;
+  try {
+    details = readUpstreamError(JSON.parse(text));
+  } catch {
+    details = undefined;
+  }
+  const quoted = details?.message ?? (text.trim().slice(0, 500) || '(empty body)');
+  return new GatewayError('upstream_http_error', `Upstream ${route} returned HTTP ${response.status}: ${quoted}`, {
+    status: response.status,
+    route,
+    upstreamType: details?.type,
+    upstreamCode: details?.code,
+    param: details?.param,
+    retryAfter: header(response, 'retry-after'),
+    retryAfterMs: header(response, 'retry-after-ms'),
+  });
+}
+
+async function readBounded(response: UpstreamResponse, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body) {
+      const bytes = chunk as Buffer;
+      parts.push(bytes);
+      size += bytes.length;
+      if (size >= limit) break; // leaving the loop destroys the body: the connection is not reused
+    }
+  } catch {
+    // A body cut short still tells the status; quote what arrived.
+  }
+  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
+}
+
+function header(response: UpstreamResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,102 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { GatewayError, toGatewayError } from '../core/gateway-error.js';
+import { newRequestId } from '../core/request-id.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { openAiDialect } from '../gateway/openai-dialect.js';
+import { respondError } from '../gateway/respond-error.js';
+import { CorsPolicy } from './cors.js';
+import { NodeResponseSink } from './node-response-sink.js';
+import { readBody } from './read-body.js';
+
+type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  sink: NodeResponseSink;
+  requestId: string;
+  startedAt: number;
+  params: Record<string, string>;
+}
+
+interface RouteSpec {
+  pattern: RegExp;
+  methods: Record<string, Handler>;
+}
+
+/**
+ * The HTTP surface. The only module that knows Node's http API: it reads requests, picks a
+ * handler, and gives the gateway a ResponseSink to answer through.
+ */
+export function createHttpServer(gateway: Gateway): http.Server {
+  const cors = new CorsPolicy(gateway.config.cors.allow_origins);
+  const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
+  const maxBody = gateway.config.max_request_size;
+
+  const chat: Handler = async (ctx) => {
+    const key = gateway.authenticate(ctx.req.headers);
+    const body = await readBody(ctx.req, maxBody);
+    await gateway.chatCompletions({ requestId: ctx.requestId, key, body, sink: ctx.sink, startedAt: ctx.startedAt });
+  };
+  const models: Handler = (ctx) => {
+    gateway.authenticate(ctx.req.headers);
+    ctx.sink.sendJson(200, JSON.stringify(gateway.modelList()));
+  };
+  const model: Handler = (ctx) => {
+    gateway.authenticate(ctx.req.headers);
+    const id = ctx.params.id ?? '';
+    const found = gateway.modelList().data.find((m) => m.id === id);
+    if (found === undefined) gateway.routes.resolve(id); // throws the 404 with its guidance
+    ctx.sink.sendJson(200, JSON.stringify(found));
+  };
+  const health: Handler = (ctx) => ctx.sink.sendJson(200, JSON.stringify({ status: 'ok' }));
+
+  const routes: RouteSpec[] = [
+    { pattern: /^\/(?:v1\/)?chat\/completions$/, methods: { POST: chat } },
+    { pattern: /^\/(?:v1\/)?models$/, methods: { GET: models } },
+    { pattern: /^\/(?:v1\/)?models\/(?<id>.+)$/, methods: { GET: model } },
+    { pattern: /^\/health$/, methods: { GET: health } },
+  ];
+
+  const server = http.createServer({ noDelay: true, keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    const requestId = newRequestId();
+    const sink = new NodeResponseSink(res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
+    const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
+    void dispatch(ctx).catch((error: unknown) => {
+      const failure = toGatewayError(error);
+      if (failure.code === 'internal_error') gateway.logger.error('unhandled error', { requestId, error });
+      // An oversized body is not read; close the connection instead of draining it.
+      if (failure.code === 'request_too_large' && !res.headersSent) res.setHeader('connection', 'close');
+      respondError(sink, openAiDialect, failure);
+      if (!res.writableEnded && !sink.streaming) res.end();
+    });
+  });
+
+  async function dispatch(ctx: RequestContext): Promise<void> {
+    const path = (ctx.req.url ?? '/').split('?')[0] ?? '/';
+    const method = ctx.req.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      ctx.res.writeHead(204, { 'x-request-id': ctx.requestId, ...cors.preflight(ctx.req.headers) });
+      ctx.res.end();
+      return;
+    }
+    for (const route of routes) {
+      const match = route.pattern.exec(path);
+      if (match === null) continue;
+      const handler = route.methods[method];
+      if (handler === undefined) {
+        ctx.res.setHeader('allow', [...Object.keys(route.methods), 'OPTIONS'].join(', '));
+        throw new GatewayError('method_not_allowed', `Method ${method} is not allowed on ${path}. Allowed: ${Object.keys(route.methods).join(', ')}.`);
+      }
+      ctx.params = { ...match.groups };
+      await handler(ctx);
+      return;
+    }
+    throw new GatewayError('unknown_url', `Unknown request URL: ${method} ${path}. Sluice serves POST /v1/chat/completions, GET /v1/models and GET /health.`);
+  }
+
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
+  server.headersTimeout = 66_000;
+  return server;
+}
