@@ -133,7 +133,7 @@ export function formatReport({ levels, targets }, meta = {}) {
   out.push('Targets');
   out.push(table(
     ['target', 'measured', 'limit', 'result'],
-    targets.map((t) => [t.what, t.value === null ? '-' : `${t.unit === 'ms' && t.id !== 'verified' ? signed(t.value) : fmt(t.value)} ${t.unit}`.trim(), `${t.op} ${t.limit} ${t.unit}`.trim(), t.verdict]),
+    targets.map((t) => [t.what, t.value === null ? '-' : t.id === 'verified' ? String(t.value) : `${t.unit === 'ms' ? signed(t.value) : fmt(t.value)} ${t.unit}`.trim(), `${t.op} ${t.limit} ${t.unit}`.trim(), t.verdict]),
   ));
   const reconnects = levels.filter((l) => l.sluice.reconnects > 0).map((l) => `${l.mode} c=${l.concurrency}: ${l.sluice.reconnects}`);
   if (reconnects.length) out.push('', `note: client connections to Sluice were re-opened while measuring (keep-alive not held): ${reconnects.join(', ')}`);

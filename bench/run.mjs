@@ -12,7 +12,7 @@
 // Prints the tables and target verdicts (see report.mjs) and writes bench/results/<timestamp>.json.
 //
 // Options (flag, or the environment variable in brackets):
-//   --repeats=N           [BENCH_REPEATS]        direct+Sluice pairs per level (default 2)
+//   --repeats=N           [BENCH_REPEATS]        direct+Sluice pairs per level (default 3)
 //   --modes=LIST          [BENCH_MODES]          stream,nonstream
 //   --concurrencies=LIST  [BENCH_CONCURRENCIES]  1,32,256
 //   --requests=SPEC       [BENCH_REQUESTS]       measured requests per phase: one number, or per level
@@ -27,6 +27,9 @@
 //   --no-usage            [BENCH_USAGE=0]        stream requests without stream_options.include_usage
 //   --gateway-cmd=CMD     [BENCH_GATEWAY_CMD]    run CMD (via sh, placeholders {port} {config}
 //                                                {upstream_port}) instead of Sluice, e.g. a stand-in
+//   --calibrate                                  measure bench/forwarder.mjs (a zero-work TCP
+//                                                forwarder) instead of Sluice: the cost of the extra
+//                                                hop alone on this machine (upstream key check off)
 //   --port=N              [BENCH_PORT]           Sluice's port (default: a free one)
 //   --no-pin              [BENCH_PIN=0]          do not use taskset
 //   --out=FILE            [BENCH_OUT]            results file (default bench/results/<timestamp>.json)
@@ -59,7 +62,7 @@ function opt(name, env, def) {
   if (a !== undefined) return a.includes('=') ? a.slice(a.indexOf('=') + 1) : 'true';
   return process.env[env] !== undefined && process.env[env] !== '' ? process.env[env] : def;
 }
-const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'port', 'no-pin', 'out', 'strict', 'help'];
+const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'port', 'no-pin', 'out', 'strict', 'help'];
 for (const a of process.argv.slice(2)) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0])) { console.error(`run.mjs: unknown option ${a} (see the header of bench/run.mjs)`); process.exit(2); }
 }
@@ -68,7 +71,7 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 const O = {
-  repeats: Number(opt('repeats', 'BENCH_REPEATS', '2')),
+  repeats: Number(opt('repeats', 'BENCH_REPEATS', '3')),
   modes: opt('modes', 'BENCH_MODES', 'stream,nonstream').split(',').map((s) => s.trim()).filter(Boolean),
   concurrencies: opt('concurrencies', 'BENCH_CONCURRENCIES', '1,32,256').split(',').map(Number),
   requests: opt('requests', 'BENCH_REQUESTS', '1:500,32:4000,256:8000'),
@@ -79,6 +82,7 @@ const O = {
   promptBytes: Number(opt('prompt-bytes', 'BENCH_PROMPT_BYTES', '1024')),
   usage: opt('no-usage', 'BENCH_NO_USAGE', 'false') !== 'true' && process.env.BENCH_USAGE !== '0',
   gatewayCmd: opt('gateway-cmd', 'BENCH_GATEWAY_CMD', ''),
+  calibrate: opt('calibrate', 'BENCH_CALIBRATE', 'false') === 'true',
   port: Number(opt('port', 'BENCH_PORT', '0')),
   pin: opt('no-pin', 'BENCH_NO_PIN', 'false') !== 'true' && process.env.BENCH_PIN !== '0',
   out: opt('out', 'BENCH_OUT', ''),
@@ -88,6 +92,7 @@ const bad = (m) => { console.error(`run.mjs: ${m}`); process.exit(2); };
 if (!(O.repeats >= 1)) bad('--repeats must be >= 1');
 if (!O.modes.every((m) => m === 'stream' || m === 'nonstream')) bad('--modes takes stream and/or nonstream');
 if (!O.concurrencies.every((c) => Number.isInteger(c) && c >= 1)) bad('--concurrencies takes positive integers');
+if (O.calibrate) O.gatewayCmd = `${process.execPath} ${join(BENCH, 'forwarder.mjs')} --port={port} --upstream-port={upstream_port}`;
 if (!(O.maxSeconds > 0 && O.chunks >= 1)) bad('--max-seconds and --chunks must be positive');
 function requestsFor(c) {
   if (/^\d+$/.test(O.requests)) return Number(O.requests);
@@ -142,7 +147,7 @@ async function getJson(url) {
 }
 
 async function startUpstream() {
-  const [cmd, args] = pinned(CPU_CLIENT, process.execPath, [join(BENCH, 'upstream.mjs'), '--port=0', `--chunks=${O.chunks}`, `--pace=${O.pace}`, `--api-key=${UPSTREAM_KEY}`, '--exit-on-stdin-end']);
+  const [cmd, args] = pinned(CPU_CLIENT, process.execPath, [join(BENCH, 'upstream.mjs'), '--port=0', `--chunks=${O.chunks}`, `--pace=${O.pace}`, ...(O.calibrate ? [] : [`--api-key=${UPSTREAM_KEY}`]), '--exit-on-stdin-end']);
   const child = startChild(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const ready = await Promise.race([
@@ -301,7 +306,7 @@ for (const mode of O.modes) {
 }
 
 const summary = summarise(phases);
-const description = `direct vs Sluice on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
+const description = `direct vs ${O.calibrate ? 'zero-work TCP forwarder (--calibrate; "Sluice" columns are the forwarder)' : O.gatewayCmd ? `--gateway-cmd (${O.gatewayCmd})` : 'Sluice'} on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
   `${O.repeats} repeat(s) per level, <= ${O.maxSeconds} s per phase; ${O.pin ? `upstream+load on CPU ${CPU_CLIENT}, Sluice on CPU ${CPU_GATEWAY}` : 'not pinned'}`;
 console.log(`\n${formatReport(summary, { note: description })}`);
 

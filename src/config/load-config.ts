@@ -62,6 +62,8 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
       const path = pathOfKeyAt(doc, offset) ?? [];
       const key = path[path.length - 1] ?? '';
       problems.push(problem(offset, path, `duplicate key "${key}": it is already set earlier in the same mapping`));
+    } else if (error.code === 'MULTIPLE_DOCS') {
+      problems.push(problem(offset, [], 'the file must hold a single YAML document, but "---" starts another'));
     } else {
       problems.push(problem(offset, [], `YAML syntax error: ${error.message}`));
     }

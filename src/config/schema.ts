@@ -84,8 +84,8 @@ const providerCommon = {
   // An empty value (e.g. `${OPENAI_API_KEY:-}`) means "no key", so a key can be optional per deployment.
   api_key: z
     .string()
-    .optional()
-    .transform((key) => (key === '' ? undefined : key)),
+    .transform((key) => (key === '' ? undefined : key))
+    .optional(),
   headers: section(
     z
       .record(

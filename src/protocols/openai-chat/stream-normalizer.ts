@@ -3,6 +3,8 @@ import { isObject, type JsonObject } from '../../core/json.js';
 import { ToolCallIndexer } from './tool-call-indexer.js';
 import { usageFromOpenAi } from './usage.js';
 
+const envelopeKeys = ['id', 'created', 'model'] as const;
+
 interface ChoiceState {
   roleSeen: boolean;
   finishReason: string | undefined;
@@ -28,6 +30,7 @@ export class OpenAiStreamNormalizer {
   /** The finish chunk that carried usage, kept to build the separate usage chunk from. */
   private usageCarrier: JsonObject | undefined;
   private usagePayload: unknown;
+  private envelope: Record<(typeof envelopeKeys)[number], unknown> | undefined;
 
   constructor(private readonly clientWantsUsage: boolean) {}
 
@@ -37,7 +40,7 @@ export class OpenAiStreamNormalizer {
    * carried content, which is the commit point.
    */
   normalize(chunk: JsonObject, raw: string): { json: string | undefined; content: boolean } {
-    let dirty = false;
+    let dirty = this.normalizeEnvelope(chunk);
     let content = false;
     const choices = chunk.choices;
     if (Array.isArray(choices)) {
@@ -107,6 +110,30 @@ export class OpenAiStreamNormalizer {
     chunk.choices = [];
     chunk.usage = this.usagePayload;
     return JSON.stringify(chunk);
+  }
+
+  /**
+   * Every chunk of one completion carries the same id, created and model, and `object` (the SDK
+   * types promise it; xAI changes `created` mid-stream, Copilot omits `object`).
+   */
+  private normalizeEnvelope(chunk: JsonObject): boolean {
+    let dirty = false;
+    if (chunk.object !== 'chat.completion.chunk') {
+      chunk.object = 'chat.completion.chunk';
+      dirty = true;
+    }
+    const first = this.envelope;
+    if (first === undefined) {
+      this.envelope = { id: chunk.id, created: chunk.created, model: chunk.model };
+      return dirty;
+    }
+    for (const key of envelopeKeys) {
+      if (chunk[key] !== first[key] && first[key] !== undefined) {
+        chunk[key] = first[key];
+        dirty = true;
+      }
+    }
+    return dirty;
   }
 
   private choiceState(index: number): ChoiceState {

@@ -12,9 +12,13 @@ export function usageFromOpenAi(raw: unknown): Usage | undefined {
   const promptDetails = isObject(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {};
   const completionDetails = isObject(raw.completion_tokens_details) ? raw.completion_tokens_details : {};
   const input = tokenCount(raw.prompt_tokens);
-  const output = tokenCount(raw.completion_tokens);
   const cacheRead = Math.min(input, tokenCount(promptDetails.cached_tokens) || tokenCount(raw.prompt_cache_hit_tokens));
   const cacheWrite = Math.min(input - cacheRead, tokenCount(promptDetails.cache_write_tokens) || tokenCount(raw.cache_write_tokens));
-  const reasoning = Math.min(output, tokenCount(completionDetails.reasoning_tokens));
+  let output = tokenCount(raw.completion_tokens);
+  const reasoningTokens = tokenCount(completionDetails.reasoning_tokens);
+  // xAI's completion_tokens exclude reasoning (its total is prompt + completion + reasoning);
+  // everyone else's include it. The total tells them apart.
+  if (reasoningTokens > 0 && tokenCount(raw.total_tokens) === input + output + reasoningTokens) output += reasoningTokens;
+  const reasoning = Math.min(output, reasoningTokens);
   return { input, cacheRead, cacheWrite, output, reasoning, source: 'reported' };
 }

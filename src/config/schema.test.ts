@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configSchema, crossFieldIssues, parseRoute } from './schema.js';
+
+describe('parseRoute', () => {
+  it('splits at the first "/" so the upstream model may contain "/"', () => {
+    assert.deepEqual(parseRoute('openai/gpt-5'), { provider: 'openai', model: 'gpt-5' });
+    assert.deepEqual(parseRoute('openrouter/deepseek/deepseek-chat'), {
+      provider: 'openrouter',
+      model: 'deepseek/deepseek-chat',
+    });
+  });
+
+  it('throws when either part is missing', () => {
+    for (const bad of ['openai', '/gpt-5', 'openai/', '']) assert.throws(() => parseRoute(bad), /invalid route/);
+  });
+});
+
+describe('configSchema', () => {
+  it('fills every default from an empty object', () => {
+    assert.deepEqual(configSchema.parse({}), {
+      host: '127.0.0.1',
+      port: 8080,
+      max_request_size: 10_485_760,
+      log_level: 'info',
+      streaming: { first_byte_deadline: 2000, keepalive_interval: 15_000, max_event_size: 8_388_608 },
+      shutdown_grace: 10_000,
+      cors: { allow_origins: ['*'] },
+      providers: {},
+      models: {},
+      keys: [],
+    });
+  });
+
+  it('treats an empty section (null) as absent', () => {
+    const parsed = configSchema.parse({ streaming: null, providers: null, models: null, keys: null });
+    assert.equal(parsed.streaming.keepalive_interval, 15_000);
+    assert.deepEqual(parsed.keys, []);
+  });
+
+  it('applies provider defaults, strips trailing slashes and drops an empty api_key', () => {
+    const parsed = configSchema.parse({
+      providers: { local: { kind: 'openai', base_url: 'http://localhost:8000/v1//', api_key: '' } },
+    });
+    assert.deepEqual(parsed.providers.local, {
+      kind: 'openai',
+      base_url: 'http://localhost:8000/v1',
+      api_key: undefined,
+      headers: {},
+      max_connections: 256,
+      send_stream_options: true,
+    });
+  });
+
+  it('gives two defaulted configs separate objects', () => {
+    const a = configSchema.parse({});
+    const b = configSchema.parse({});
+    a.cors.allow_origins.push('https://x.example');
+    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true };
+    assert.deepEqual(b.cors.allow_origins, ['*']);
+    assert.deepEqual(b.providers, {});
+  });
+});
+
+describe('crossFieldIssues', () => {
+  it('finds routes to undefined providers and duplicate key names and secrets', () => {
+    const issues = crossFieldIssues({
+      providers: { a: {}, b: {} },
+      models: { m: { routes: ['a/x', 'c/y', 'malformed', 42] } },
+      keys: [
+        { name: 'one', key: 'secret-1' },
+        { name: 'one', key: 'secret-2' },
+        { name: 'two', key: 'secret-1' },
+      ],
+    });
+    assert.deepEqual(issues, [
+      {
+        path: ['models', 'm', 'routes', 1],
+        message: 'route "c/y" names provider "c", which is not defined in providers (defined: a, b)',
+      },
+      { path: ['keys', 1, 'name'], message: 'duplicate key name "one" (already used by keys[0])' },
+      { path: ['keys', 2, 'key'], message: 'same secret as keys[0]; every key needs its own secret' },
+    ]);
+    assert.ok(issues.every((i) => !i.message.includes('secret-1')), 'a secret was printed');
+  });
+
+  it('tolerates malformed input, since it also runs when other checks failed', () => {
+    for (const value of [null, 5, [], { providers: [], models: 'x', keys: {} }, { keys: [null, 1] }]) {
+      assert.deepEqual(crossFieldIssues(value), []);
+    }
+  });
+});
