@@ -72,19 +72,21 @@ export function machineBusySeconds() {
 // ---- children ----
 // Each child is stopped by its own pid: SIGTERM, then SIGKILL. A detached watchdog holds the pid list
 // on a pipe; if this process dies without cleaning up (even SIGKILL), the pipe closes and the
-// watchdog stops the children, so no upstream or gateway is left listening.
+// watchdog stops the children, so no upstream or gateway is left listening, and removes the
+// temporary directory it was told about.
 const live = new Map(); // pid -> ChildProcess
 let watchdog = null;
 let closed = false;
 const WATCHDOG = `
-const pids = new Set(); let buf = '';
+const pids = new Set(); let buf = ''; let dir = '';
 process.on('SIGINT', () => {}); process.on('SIGHUP', () => {});
 process.stdin.on('data', (d) => {
   buf += d; let i;
   while ((i = buf.indexOf('\\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1);
-    if (l[0] === '-') pids.delete(l.slice(1)); else if (l) pids.add(l); }
+    if (l.startsWith('dir ')) dir = l.slice(4); else if (l[0] === '-') pids.delete(l.slice(1)); else if (l) pids.add(l); }
 });
 process.stdin.on('close', () => {
+  if (dir) require('fs').rmSync(dir, { recursive: true, force: true });
   if (pids.size === 0) process.exit(0);
   const kill = (s) => { for (const p of pids) { try { process.kill(Number(p), s); } catch {} } };
   kill('SIGTERM'); setTimeout(() => { kill('SIGKILL'); process.exit(0); }, 2000);
@@ -98,6 +100,11 @@ function tellWatchdog(line) {
     watchdog.stdin.on('error', () => {});
   }
   watchdog.stdin.write(line + '\n');
+}
+
+// A directory to delete if this process dies without cleaning up.
+export function removeOnCrash(dir) {
+  tellWatchdog(`dir ${dir}`);
 }
 
 export function startChild(cmd, args, opts) {

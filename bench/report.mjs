@@ -16,6 +16,9 @@ export const TARGETS = [
   { id: 'rss_c256', what: 'Sluice peak RSS, stream c=256', mode: 'stream', c: 256, get: (l) => l.sluice.peak_rss_mib, op: '<=', limit: 150, unit: 'MiB' },
 ];
 
+// CPU (in cores) used by unrelated processes during a phase above which its figures are suspect.
+export const NOISY = 0.25;
+
 const median = (xs) => {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (!v.length) return null;
@@ -71,6 +74,7 @@ export function summarise(phases) {
       ratio_range: { rps: spread(ratio('rps')), chunks_per_s: mode === 'stream' ? spread(ratio('chunks_per_s')) : null },
       delta: { ttft_p50: median(delta('p50')), ttft_p90: median(delta('p90')), ttft_p99: median(delta('p99')) },
       delta_range: { ttft_p50: spread(delta('p50')), ttft_p99: spread(delta('p99')) },
+      noisy_phases: pairs.reduce((n, r) => n + (r.direct.other_cores > NOISY) + (r.sluice.other_cores > NOISY), 0),
     });
   }
   levels.sort((a, b) => (a.mode === b.mode ? a.concurrency - b.concurrency : a.mode === 'stream' ? -1 : 1));
@@ -110,7 +114,7 @@ export function formatReport({ levels, targets }, meta = {}) {
   if (meta.note) out.push(meta.note, '');
   out.push('Throughput and Sluice cost (medians over repeats; ratio = Sluice/direct within a repeat, (min..max) over repeats)');
   out.push(table(
-    ['mode', 'conc', 'req/s direct', 'req/s Sluice', 'ratio', 'chunks/s direct', 'chunks/s Sluice', 'ratio', 'Sluice CPU s', 'cores', 'CPU ms/req', 'peak RSS MiB', 'errors d/S', 'noise cores'],
+    ['mode', 'conc', 'req/s direct', 'req/s Sluice', 'ratio', 'chunks/s direct', 'chunks/s Sluice', 'ratio', 'Sluice CPU s', 'cores', 'CPU ms/req', 'peak RSS MiB', 'errors d/S', 'other load d/S'],
     levels.map((l) => [
       l.mode, l.concurrency, fmt(l.direct.rps), fmt(l.sluice.rps), fmt(l.ratio.rps) + range(l.ratio_range.rps),
       fmt(l.direct.chunks_per_s), fmt(l.sluice.chunks_per_s), l.mode === 'stream' ? fmt(l.ratio.chunks_per_s) + range(l.ratio_range.chunks_per_s) : '-',
@@ -135,6 +139,8 @@ export function formatReport({ levels, targets }, meta = {}) {
     ['target', 'measured', 'limit', 'result'],
     targets.map((t) => [t.what, t.value === null ? '-' : t.id === 'verified' ? String(t.value) : `${t.unit === 'ms' ? signed(t.value) : fmt(t.value)} ${t.unit}`.trim(), `${t.op} ${t.limit} ${t.unit}`.trim(), t.verdict]),
   ));
+  const noisy = levels.filter((l) => l.noisy_phases > 0).map((l) => `${l.mode} c=${l.concurrency}: ${l.noisy_phases}/${2 * l.repeats}`);
+  if (noisy.length) out.push('', `note: phases during which other processes used > ${NOISY} cores (figures disturbed; rerun on a quiet machine or add --repeats): ${noisy.join(', ')}`);
   const reconnects = levels.filter((l) => l.sluice.reconnects > 0).map((l) => `${l.mode} c=${l.concurrency}: ${l.sluice.reconnects}`);
   if (reconnects.length) out.push('', `note: client connections to Sluice were re-opened while measuring (keep-alive not held): ${reconnects.join(', ')}`);
   return out.join('\n');

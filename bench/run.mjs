@@ -45,8 +45,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSeconds, statusKb, resetPeakRss, machineBusySeconds, startChild, stopChild, stopAllChildren, killAllChildrenNow } from './proc.mjs';
-import { summarise, formatReport } from './report.mjs';
+import { cpuSeconds, statusKb, resetPeakRss, machineBusySeconds, startChild, stopChild, stopAllChildren, killAllChildrenNow, removeOnCrash } from './proc.mjs';
+import { summarise, formatReport, NOISY } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -203,8 +203,8 @@ async function startGateway(port, upstreamPort) {
 // ---- one load run ----
 let upstream, gateway, targets;
 
-async function upstreamStats() {
-  try { return JSON.parse((await getJson(`http://127.0.0.1:${upstream.port}/stats`)).body); } catch { return null; }
+async function upstreamStats(resetPeak = false) {
+  try { return JSON.parse((await getJson(`http://127.0.0.1:${upstream.port}/stats${resetPeak ? '?reset_peak=1' : ''}`)).body); } catch { return null; }
 }
 
 async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, measure }) {
@@ -222,7 +222,7 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
     // Counters are read at the exact boundaries of the measured phase; load.mjs waits for {go}.
     if (msg?.phase === 'measure-start' && measure) {
       m.hwmReset = resetPeakRss(gateway.pid);
-      m.up0 = await upstreamStats();
+      m.up0 = await upstreamStats(true);
       m.busy0 = machineBusySeconds(); m.gw0 = cpuSeconds(gateway.pid); m.upCpu0 = cpuSeconds(upstream.pid);
       m.t0 = performance.now();
     } else if (msg?.phase === 'measure-end' && measure) {
@@ -246,7 +246,10 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
     load,
     wall_s: wall,
     gateway: { cpu_s: gwCpu, peak_rss_mib: m.hwmKb / 1024, rss_mib: m.rssKb / 1024, peak_reset: m.hwmReset },
-    upstream: m.up0 && m.up1 ? { requests: m.up1.requests - m.up0.requests, streams_aborted: m.up1.streams_aborted - m.up0.streams_aborted, cpu_s: m.upCpu1 - m.upCpu0 } : null,
+    upstream: m.up0 && m.up1 ? {
+      requests: m.up1.requests - m.up0.requests, streams_aborted: m.up1.streams_aborted - m.up0.streams_aborted,
+      inflight_peak: m.up1.inflight_peak, new_connections: m.up1.connections - m.up0.connections, cpu_s: m.upCpu1 - m.upCpu0,
+    } : null,
     // CPU used by everything else on the machine, in cores: the noise in this measurement
     other_cores: Math.max(0, (m.busy1 - m.busy0) - gwCpu - (m.upCpu1 - m.upCpu0) - load.client_cpu_s) / wall,
   };
@@ -254,6 +257,7 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
 
 // ---- main ----
 tmp = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+removeOnCrash(tmp);
 const started = new Date();
 console.log(`sluice bench: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, pinning ${O.pin ? `upstream+load CPU ${CPU_CLIENT}, gateway CPU ${CPU_GATEWAY}` : 'off'}`);
 upstream = await startUpstream();
@@ -298,7 +302,9 @@ for (const mode of O.modes) {
           `${l.errors ? ` ERR ${JSON.stringify(l.error_kinds)}` : ''} ${l.rps} req/s${l.chunks_per_s !== null ? ` ${l.chunks_per_s} chunks/s` : ''}` +
           ` ttft p50 ${l.ttft_ms.p50} p99 ${l.ttft_ms.p99} ms` +
           (target === 'sluice' ? ` | Sluice cpu ${r.gateway.cpu_s.toFixed(2)} s, peak rss ${r.gateway.peak_rss_mib.toFixed(1)} MiB` : '') +
-          (target === 'sluice' && r.upstream && r.upstream.requests !== l.completed ? ` | upstream saw ${r.upstream.requests} requests for ${l.completed}` : ''));
+          (target === 'sluice' && r.upstream ? ` | upstream peak in-flight ${r.upstream.inflight_peak}` : '') +
+          (r.upstream && r.upstream.requests !== l.completed ? ` | upstream saw ${r.upstream.requests} requests for ${l.completed}` : '') +
+          (r.other_cores > NOISY ? ` | other load ${r.other_cores.toFixed(2)} cores` : ''));
         if (l.errors && l.error_sample) console.log(`    first error: ${l.error_sample}`);
       }
     }

@@ -3,7 +3,9 @@
 //
 //   POST /v1/chat/completions  JSON, or SSE when "stream": true
 //   GET  /health               200 "ok"
-//   GET  /stats                JSON counters (requests, streams started / completed / aborted, ...)
+//   GET  /stats                JSON counters (requests, streams started / completed / aborted, ...);
+//                              ?reset_peak=1 also restarts inflight_peak (the most requests open at once,
+//                              which shows whether a gateway queues requests instead of passing them on)
 //
 // Options (a flag wins over its environment variable):
 //   --port=N         BENCH_UPSTREAM_PORT  0 = any free port (default); the port is announced on stdout
@@ -53,6 +55,7 @@ if (!(paceMs >= 0)) { console.error('upstream: --pace must be immediate, burst o
 const stats = {
   connections: 0, requests: 0, unauthorized: 0, bad_requests: 0,
   nonstream_completed: 0, streams_started: 0, streams_completed: 0, streams_aborted: 0,
+  inflight: 0, inflight_peak: 0,
 };
 
 // Everything that does not depend on the request is serialised once, so the upstream stays cheap
@@ -148,8 +151,14 @@ async function chat(req, res, raw) {
 const server = http.createServer((req, res) => {
   const path = req.url.split('?', 1)[0];
   if (req.method === 'GET' && path === '/health') { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); return; }
-  if (req.method === 'GET' && path === '/stats') return sendJson(res, 200, stats);
+  if (req.method === 'GET' && path === '/stats') {
+    sendJson(res, 200, stats);
+    if (req.url.includes('reset_peak=1')) stats.inflight_peak = stats.inflight;
+    return;
+  }
   stats.requests++;
+  stats.inflight_peak = Math.max(stats.inflight_peak, ++stats.inflight);
+  res.on('close', () => { stats.inflight--; });
   if (req.method !== 'POST' || path !== '/v1/chat/completions') return error(res, 404, 'invalid_request_error', `no route ${req.method} ${path}`);
   if (AUTH && req.headers.authorization !== AUTH) {
     stats.unauthorized++;

@@ -1,7 +1,7 @@
 /**
  * The dependency direction of src/ (shared/design/architecture.md): core <- sse <- protocols <-
- * providers <- gateway <- server <- cli. A module may import only from its own layer or below, and
- * only src/server may use Node's HTTP server API.
+ * providers <- gateway <- server <- cli. A module may import only from its own layer or below; only
+ * src/server serves HTTP, and only src/providers (clients) and src/server touch Node's HTTP API.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,11 +39,12 @@ test('imports point inwards only', () => {
       if (spec.startsWith('.')) {
         const to = layerOf(resolve(dirname(file), spec));
         if ((rank[to] ?? 99) > (rank[from] ?? -1)) violations.push(`${relative(src, file)} imports ${spec} (${from} -> ${to})`);
-      } else if ((spec === 'node:http' || spec === 'node:https') && from !== 'server') {
+      } else if ((spec === 'node:http' || spec === 'node:https') && from !== 'server' && from !== 'providers') {
         const typeOnly = /^\s*import\s+type\b/.test(match[0]);
-        if (!typeOnly) violations.push(`${relative(src, file)} uses ${spec}: only src/server serves HTTP`);
+        if (!typeOnly) violations.push(`${relative(src, file)} uses ${spec}: only src/server and src/providers speak HTTP`);
       }
     }
+    if (from !== 'server' && /\bcreateServer\s*\(/.test(text)) violations.push(`${relative(src, file)} creates a server: only src/server serves HTTP`);
   }
   assert.deepEqual(violations, []);
 });

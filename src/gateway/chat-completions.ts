@@ -52,9 +52,18 @@ export async function handleChatCompletions(
   }
 }
 
+/** Fatal on invalid UTF-8: silently replacing bytes would change what the user sent. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Buffer): unknown {
+  let text: string;
   try {
-    return JSON.parse(body.toString('utf8'));
+    text = utf8.decode(body);
+  } catch {
+    throw new GatewayError('invalid_json', 'The request body is not valid UTF-8.');
+  }
+  try {
+    return JSON.parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new GatewayError('invalid_json', `The request body is not valid JSON: ${detail}`);

@@ -101,13 +101,11 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
 /** One route: open the upstream stream, hold until content, then relay frame by frame. */
 async function attempt(route: Route, options: StreamRelayOptions, result: RelayResult, onAccepted: () => void): Promise<AttemptEnd> {
   const { sink, request } = options;
+  // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
+  const body = encodeUpstreamChatBody(request, route.upstreamModel, route.provider.sendStreamOptions);
   let response: UpstreamResponse;
   try {
-    response = await route.provider.chatCompletions({
-      body: encodeUpstreamChatBody(request, route.upstreamModel, route.provider.sendStreamOptions),
-      stream: true,
-      signal: sink.signal,
-    });
+    response = await route.provider.chatCompletions({ body, stream: true, signal: sink.signal });
   } catch (error) {
     if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
     return { kind: 'failed', error: transportError(error, route.label), committed: false };

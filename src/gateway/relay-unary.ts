@@ -37,8 +37,10 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
     if (sink.signal.aborted) break;
     result.attempts++;
     result.route = route;
+    // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
+    const body = encodeUpstreamChatBody(options.request, route.upstreamModel, route.provider.sendStreamOptions);
     try {
-      const text = await fetchCompletion(route, options);
+      const text = await fetchCompletion(route, body, options);
       const normalized = normalizeCompletion(parseCompletion(text, route.label), text);
       result.usage = normalized.usage;
       result.finishReasons = normalized.finishReasons;
@@ -65,12 +67,8 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
   return result;
 }
 
-async function fetchCompletion(route: Route, options: UnaryRelayOptions): Promise<string> {
-  const response: UpstreamResponse = await route.provider.chatCompletions({
-    body: encodeUpstreamChatBody(options.request, route.upstreamModel, route.provider.sendStreamOptions),
-    stream: false,
-    signal: options.sink.signal,
-  });
+async function fetchCompletion(route: Route, body: string, options: UnaryRelayOptions): Promise<string> {
+  const response: UpstreamResponse = await route.provider.chatCompletions({ body, stream: false, signal: options.sink.signal });
   if (response.status < 200 || response.status >= 300) throw await upstreamHttpError(response, route.label);
   const parts: Buffer[] = [];
   let size = 0;

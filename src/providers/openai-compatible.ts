@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { HttpTransport } from './http-transport.js';
 import type { Provider, UpstreamCall, UpstreamResponse } from './provider.js';
 
 export interface OpenAiCompatibleOptions {
@@ -14,26 +14,19 @@ export interface OpenAiCompatibleOptions {
 /**
  * Any OpenAI-compatible server: OpenAI, DeepSeek, OpenRouter, Groq, vLLM, Ollama, llama.cpp...
  * Vendors differ only by configuration and named quirk flags, never by code paths keyed on a name.
- * One keep-alive connection pool per provider; Nagle is off on its sockets (undici's default).
+ * One keep-alive connection pool per provider, Nagle off.
  */
 export class OpenAiCompatibleProvider implements Provider {
   readonly protocol = 'openai-chat' as const;
   readonly name: string;
   readonly sendStreamOptions: boolean;
-  private readonly pool: Pool;
-  private readonly path: string;
+  private readonly transport: HttpTransport;
   private readonly headers: Record<string, string>;
 
   constructor(options: OpenAiCompatibleOptions) {
-    const url = new URL(options.baseUrl);
     this.name = options.name;
     this.sendStreamOptions = options.sendStreamOptions;
-    this.path = `${url.pathname.replace(/\/+$/, '')}/chat/completions${url.search}`;
-    this.pool = new Pool(url.origin, {
-      connections: options.maxConnections,
-      keepAliveTimeout: 30_000,
-      connect: { timeout: 10_000 },
-    });
+    this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: 10_000 });
     this.headers = {
       'content-type': 'application/json',
       'user-agent': options.userAgent,
@@ -43,18 +36,12 @@ export class OpenAiCompatibleProvider implements Provider {
   }
 
   async chatCompletions(call: UpstreamCall): Promise<UpstreamResponse> {
-    const response = await this.pool.request({
-      method: 'POST',
-      path: this.path,
-      headers: { ...this.headers, accept: call.stream ? 'text/event-stream' : 'application/json' },
-      body: call.body,
-      signal: call.signal,
-    });
-    return { status: response.statusCode, headers: response.headers, body: response.body };
+    const accept = call.stream ? 'text/event-stream' : 'application/json';
+    return this.transport.post('/chat/completions', { ...this.headers, accept }, call.body, call.signal);
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.transport.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { GatewayError } from '../core/gateway-error.js';
 
-/** undici error codes that mean the upstream took too long, not that it was unreachable. */
-const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** Error codes that mean the upstream took too long, not that it was unreachable. */
+const timeoutCodes = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /**
  * A failure to talk to an upstream at all (refused, reset, DNS, timeout) as a GatewayError naming
@@ -19,7 +19,7 @@ export function transportError(error: unknown, route: string): GatewayError {
 }
 
 export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || errorCode(error) === 'UND_ERR_ABORTED');
+  return error instanceof Error && (error.name === 'AbortError' || errorCode(error) === 'ABORT_ERR');
 }
 
 function errorCode(error: unknown): string | undefined {

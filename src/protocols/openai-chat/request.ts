@@ -66,7 +66,13 @@ export function encodeUpstreamChatBody(request: ChatRequest, upstreamModel: stri
   } else if (!sendStreamOptions) {
     delete body.stream_options;
   }
-  return JSON.stringify(body);
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    // JSON.parse accepts any nesting depth; JSON.stringify recurses and overflows the stack.
+    if (error instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
+    throw error;
+  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
