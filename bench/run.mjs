@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // run.mjs — Sluice's own benchmark: direct-to-upstream vs through Sluice, on loopback, in one run.
 //
-//   node bench/run.mjs [--repeats=2] [--modes=stream,nonstream] [--concurrencies=1,32,256] ...
+//   node bench/run.mjs [--repeats=3] [--modes=stream,nonstream] [--concurrencies=1,32,256] ...
 //   npm run bench -- --repeats=3
 //
 // Starts bench/upstream.mjs (pinned to CPU 0) and Sluice (`node bin/sluice.js serve`, NODE_ENV=production,
@@ -30,6 +30,8 @@
 //   --calibrate                                  measure bench/forwarder.mjs (a zero-work TCP
 //                                                forwarder) instead of Sluice: the cost of the extra
 //                                                hop alone on this machine (upstream key check off)
+//   --quiet-wait=S        [BENCH_QUIET_WAIT]     before each measured run, wait up to S s (default 3) for
+//                                                other processes to use < 0.15 cores; 0 = don't wait
 //   --port=N              [BENCH_PORT]           Sluice's port (default: a free one)
 //   --no-pin              [BENCH_PIN=0]          do not use taskset
 //   --out=FILE            [BENCH_OUT]            results file (default bench/results/<timestamp>.json)
@@ -62,7 +64,7 @@ function opt(name, env, def) {
   if (a !== undefined) return a.includes('=') ? a.slice(a.indexOf('=') + 1) : 'true';
   return process.env[env] !== undefined && process.env[env] !== '' ? process.env[env] : def;
 }
-const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'port', 'no-pin', 'out', 'strict', 'help'];
+const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'quiet-wait', 'port', 'no-pin', 'out', 'strict', 'help'];
 for (const a of process.argv.slice(2)) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0])) { console.error(`run.mjs: unknown option ${a} (see the header of bench/run.mjs)`); process.exit(2); }
 }
@@ -83,6 +85,7 @@ const O = {
   usage: opt('no-usage', 'BENCH_NO_USAGE', 'false') !== 'true' && process.env.BENCH_USAGE !== '0',
   gatewayCmd: opt('gateway-cmd', 'BENCH_GATEWAY_CMD', ''),
   calibrate: opt('calibrate', 'BENCH_CALIBRATE', 'false') === 'true',
+  quietWait: Number(opt('quiet-wait', 'BENCH_QUIET_WAIT', '3')),
   port: Number(opt('port', 'BENCH_PORT', '0')),
   pin: opt('no-pin', 'BENCH_NO_PIN', 'false') !== 'true' && process.env.BENCH_PIN !== '0',
   out: opt('out', 'BENCH_OUT', ''),
@@ -108,7 +111,7 @@ const pinned = (cpu, cmd, args) => (O.pin ? ['taskset', ['-c', cpu, cmd, ...args
 // ---- deadline and cleanup ----
 // Generous but finite: every phase is bounded, so this only fires if something is badly wrong.
 const phasesPlanned = O.modes.length * O.concurrencies.length * O.repeats * 2 + O.modes.length * 2 + 4;
-const deadlineMs = (phasesPlanned * (O.maxSeconds * 2 + 40) + 60) * 1000;
+const deadlineMs = (phasesPlanned * (O.maxSeconds * 2 + O.quietWait + 40) + 60) * 1000;
 let tmp = '';
 let finished = false;
 async function shutdown(code, why) {
@@ -198,6 +201,23 @@ async function startGateway(port, upstreamPort) {
   }
   await sleep(500); // let start-up work settle before the first CPU/RSS reading
   return { child, pid: child.pid, log, cmd: [cmd, ...args].join(' ') };
+}
+
+// On a shared machine other work comes in bursts (builds, test runs). Waiting briefly for a lull
+// before each measured run is cheap and removes much of the noise; the wait is bounded, and a phase
+// that was still disturbed is flagged in the report ("other load").
+const QUIET = 0.15;
+async function waitForQuiet() {
+  const until = performance.now() + O.quietWait * 1000;
+  let other = 0;
+  do {
+    const b0 = machineBusySeconds(), g0 = cpuSeconds(gateway.pid), u0 = cpuSeconds(upstream.pid), t0 = performance.now();
+    await sleep(300);
+    const dt = (performance.now() - t0) / 1000;
+    other = (machineBusySeconds() - b0 - (cpuSeconds(gateway.pid) - g0) - (cpuSeconds(upstream.pid) - u0)) / dt;
+    if (other < QUIET) return 0;
+  } while (performance.now() < until);
+  return other;
 }
 
 // ---- one load run ----
@@ -290,19 +310,26 @@ if (O.warmup > 0) {
 }
 
 const phases = [];
+let warnedHwm = false;
 for (const mode of O.modes) {
   for (const c of O.concurrencies) {
     for (let repeat = 1; repeat <= O.repeats; repeat++) {
       const order = repeat % 2 ? ['direct', 'sluice'] : ['sluice', 'direct'];
       for (const target of order) {
+        if (O.quietWait > 0) await waitForQuiet();
         const r = await runLoad({ target, mode, c, requests: requestsFor(c), warmup: Math.max(20, 2 * c), maxSeconds: O.maxSeconds, label: target, measure: true });
+        if (exited(gateway.child)) await shutdown(1, `the gateway exited during ${mode} c=${c} (code ${gateway.child.exitCode}, signal ${gateway.child.signalCode}); log:\n${tail(gateway.log)}`);
+        if (target === 'sluice' && !r.gateway.peak_reset && !warnedHwm) {
+          warnedHwm = true;
+          console.log('  (could not write /proc/<pid>/clear_refs: peak RSS figures include earlier levels)');
+        }
         phases.push({ repeat, mode, concurrency: c, target, ...r });
         const l = r.load;
         console.log(`  ${mode.padEnd(9)} c=${String(c).padEnd(3)} #${repeat} ${target.padEnd(6)} ok ${l.ok}/${l.completed}` +
           `${l.errors ? ` ERR ${JSON.stringify(l.error_kinds)}` : ''} ${l.rps} req/s${l.chunks_per_s !== null ? ` ${l.chunks_per_s} chunks/s` : ''}` +
           ` ttft p50 ${l.ttft_ms.p50} p99 ${l.ttft_ms.p99} ms` +
           (target === 'sluice' ? ` | Sluice cpu ${r.gateway.cpu_s.toFixed(2)} s, peak rss ${r.gateway.peak_rss_mib.toFixed(1)} MiB` : '') +
-          (target === 'sluice' && r.upstream ? ` | upstream peak in-flight ${r.upstream.inflight_peak}` : '') +
+          (target === 'sluice' && mode === 'stream' && r.upstream ? ` | upstream peak in-flight ${r.upstream.inflight_peak}` : '') +
           (r.upstream && r.upstream.requests !== l.completed ? ` | upstream saw ${r.upstream.requests} requests for ${l.completed}` : '') +
           (r.other_cores > NOISY ? ` | other load ${r.other_cores.toFixed(2)} cores` : ''));
         if (l.errors && l.error_sample) console.log(`    first error: ${l.error_sample}`);

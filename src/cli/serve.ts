@@ -50,6 +50,9 @@ export async function runServe(args: ServeArgs): Promise<number> {
   });
   if (running === undefined) return 1;
 
+  // Every request path handles its own errors; should one slip through, one request fails, not
+  // every stream in flight.
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
   stderr(banner(config, running.url, configPath));
   logger.info('listening', { url: running.url, version: sluiceVersion });
   await new Promise<void>((resolve) => {

@@ -59,7 +59,7 @@ export function createHttpServer(gateway: Gateway): http.Server {
     { pattern: /^\/health$/, methods: { GET: health } },
   ];
 
-  const server = http.createServer({ noDelay: true, keepAlive: true, requestTimeout: 0 }, (req, res) => {
+  const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     const requestId = newRequestId();
     const sink = new NodeResponseSink(res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
     const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
