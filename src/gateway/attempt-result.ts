@@ -1,5 +1,7 @@
 import { GatewayError } from '../core/gateway-error.js';
 import type { Usage } from '../core/usage.js';
+import { respondError, type ErrorDialect } from './respond-error.js';
+import type { ResponseSink } from './response-sink.js';
 import type { Route } from './route-table.js';
 
 export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'rejected';
@@ -15,6 +17,27 @@ export interface RelayResult {
   error: GatewayError | undefined;
   attempts: number;
   finishReasons: string[];
+}
+
+export function newRelayResult(): RelayResult {
+  return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [] };
+}
+
+/**
+ * The end of a request whose routes were all tried without success: either the client left, or
+ * it hears about the failures in its own protocol.
+ */
+export function settleFailure(result: RelayResult, failures: GatewayError[], how: { model: string; sink: ResponseSink; dialect: ErrorDialect }): RelayResult {
+  if (how.sink.signal.aborted) {
+    result.outcome = 'client_aborted';
+    result.status = 499;
+    return result;
+  }
+  const error = combineFailures(how.model, failures);
+  result.error = error;
+  result.status = error.status;
+  respondError(how.sink, how.dialect, error);
+  return result;
 }
 
 /**

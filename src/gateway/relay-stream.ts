@@ -10,7 +10,7 @@ import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import { upstreamHttpError } from './upstream-http-error.js';
-import { combineFailures, type RelayResult } from './attempt-result.js';
+import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
 
 export interface StreamRelayOptions {
@@ -42,10 +42,7 @@ type AttemptEnd = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; err
 export async function relayStream(options: StreamRelayOptions): Promise<RelayResult> {
   const { sink, model } = options;
   const failures: GatewayError[] = [];
-  const result: RelayResult = {
-    outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined,
-    error: undefined, attempts: 0, finishReasons: [],
-  };
+  const result = newRelayResult();
   // The SSE head is held while routes fail at the HTTP level, so the client can get a real status.
   // Once an upstream has accepted the request but is slow to its first token, the head and a
   // keep-alive go out at the deadline so proxies do not cut the connection.
@@ -86,16 +83,7 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
   } finally {
     clearTimeout(deadline);
   }
-  if (sink.signal.aborted) {
-    result.outcome = 'client_aborted';
-    result.status = 499;
-    return result;
-  }
-  const error = combineFailures(model.name, failures);
-  result.error = error;
-  result.status = error.status;
-  respondError(sink, options.dialect, error);
-  return result;
+  return settleFailure(result, failures, { model: model.name, sink, dialect: options.dialect });
 }
 
 /** One route: open the upstream stream, hold until content, then relay frame by frame. */

@@ -7,9 +7,9 @@ import { normalizeCompletion } from '../protocols/openai-chat/response.js';
 import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import type { ResponseSink } from './response-sink.js';
-import { respondError, type ErrorDialect } from './respond-error.js';
+import type { ErrorDialect } from './respond-error.js';
 import { upstreamHttpError } from './upstream-http-error.js';
-import { combineFailures, type RelayResult } from './attempt-result.js';
+import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
 
 export interface UnaryRelayOptions {
@@ -29,10 +29,7 @@ export interface UnaryRelayOptions {
 export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResult> {
   const { sink, model } = options;
   const failures: GatewayError[] = [];
-  const result: RelayResult = {
-    outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined,
-    error: undefined, attempts: 0, finishReasons: [],
-  };
+  const result = newRelayResult();
   for (const route of model.routes) {
     if (sink.signal.aborted) break;
     result.attempts++;
@@ -55,16 +52,7 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
       failures.push(error instanceof GatewayError ? error : transportError(error, route.label));
     }
   }
-  if (sink.signal.aborted) {
-    result.outcome = 'client_aborted';
-    result.status = 499;
-    return result;
-  }
-  const error = combineFailures(model.name, failures);
-  result.error = error;
-  result.status = error.status;
-  respondError(sink, options.dialect, error);
-  return result;
+  return settleFailure(result, failures, { model: model.name, sink, dialect: options.dialect });
 }
 
 async function fetchCompletion(route: Route, body: string, options: UnaryRelayOptions): Promise<string> {
