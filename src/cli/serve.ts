@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../gateway/loopback.js';
 import { sluiceVersion } from '../gateway/gateway.js';
 import { createLogger, isLogLevel } from '../observability/logger.js';
 import { startServer } from '../server/start-server.js';
+import { holdYoungGeneration } from './hold-young-generation.js';
 
 export interface ServeArgs {
   configPath: string | undefined;
@@ -42,6 +43,7 @@ export async function runServe(args: ServeArgs): Promise<number> {
     );
     return 1;
   }
+  holdYoungGeneration();
   const levelName = env.SLUICE_LOG_LEVEL ?? config.log_level;
   const logger = createLogger(isLogLevel(levelName) ? levelName : config.log_level);
   const running = await startServer(config, logger).catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { keepAliveFrame, type ResponseSink } from '../gateway/response-sink.js';
 
 const sseHeaders = {
@@ -10,14 +11,23 @@ const sseHeaders = {
 };
 
 /**
- * ResponseSink over a Node ServerResponse. The socket has Nagle off, and each write goes out as
- * it is made (Node corks only within the current tick), so a frame reaches the client before
- * the next upstream read. A client disconnect aborts `signal`, which aborts the upstream call.
+ * ResponseSink over a Node ServerResponse. A client disconnect aborts `signal`, which aborts the
+ * upstream call.
+ *
+ * Stream frames bypass `res.write`: once the head is flushed, each write is one pre-framed HTTP
+ * chunk written straight to the socket (Nagle off), so it leaves at once as one syscall. Node's
+ * own chunked writer splits every write into four buffered socket writes plus a cork/uncork tick,
+ * which measured ~15% of Sluice's CPU per streamed chunk. `res.end()` still writes the final
+ * zero-length chunk, so Node's keep-alive bookkeeping is untouched. HTTP/1.0 clients (no chunked
+ * encoding) go through `res.write`.
  */
 export class NodeResponseSink implements ResponseSink {
   streaming = false;
   private readonly controller = new AbortController();
+  private socket: Socket | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
+  /** Set by every write; the keep-alive timer only speaks after a whole interval without one. */
+  private wroteSinceTick = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -49,26 +59,33 @@ export class NodeResponseSink implements ResponseSink {
     if (this.streaming || this.res.headersSent) return;
     this.streaming = true;
     this.res.writeHead(200, { ...this.baseHeaders, ...sseHeaders });
-    this.keepAlive = setTimeout(() => this.sendKeepAlive(), this.keepAliveMs);
+    this.res.flushHeaders();
+    const socket = this.res.socket;
+    if (this.res.chunkedEncoding && socket !== null) this.socket = socket;
+    // Ticks at half the interval: a keep-alive goes out after one to one and a half intervals of
+    // silence, and a write costs one boolean store instead of a timer reschedule.
+    this.keepAlive = setInterval(() => this.tick(), Math.max(1, Math.floor(this.keepAliveMs / 2)));
   }
 
   write(frames: string): boolean {
-    if (this.res.destroyed || this.res.writableEnded) return true;
-    this.keepAlive?.refresh();
-    return this.res.write(frames);
+    if (this.res.destroyed || this.res.writableEnded || frames === '') return true;
+    this.wroteSinceTick = true;
+    const socket = this.socket;
+    if (socket === undefined) return this.res.write(frames);
+    return socket.write(`${Buffer.byteLength(frames).toString(16)}\r\n${frames}\r\n`);
   }
 
   drained(): Promise<void> {
-    const res = this.res;
-    if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
+    const stream = this.socket ?? this.res;
+    if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
+        stream.off('drain', done);
+        this.res.off('close', done);
         resolve();
       };
-      res.on('drain', done);
-      res.on('close', done);
+      stream.on('drain', done);
+      this.res.on('close', done);
     });
   }
 
@@ -77,14 +94,22 @@ export class NodeResponseSink implements ResponseSink {
     if (!this.res.writableEnded) this.res.end();
   }
 
-  private sendKeepAlive(): void {
-    if (this.res.destroyed || this.res.writableEnded) return;
-    this.res.write(keepAliveFrame);
-    this.keepAlive?.refresh();
+  private idleTicks = 0;
+
+  private tick(): void {
+    if (this.wroteSinceTick) {
+      this.wroteSinceTick = false;
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < 2) return;
+    this.idleTicks = 0;
+    this.write(keepAliveFrame);
+    this.wroteSinceTick = false;
   }
 
   private stopKeepAlive(): void {
-    clearTimeout(this.keepAlive);
+    clearInterval(this.keepAlive);
     this.keepAlive = undefined;
   }
 }
