@@ -116,7 +116,9 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
         done = true;
         return;
       }
-      const { json, content } = normalizer.normalize(parseChunk(event, route.label), event.data);
+      const { json, content } =
+        (event.event === undefined ? normalizer.normalizeUnparsed(event.data) : undefined) ??
+        normalizer.normalize(parseChunk(event, route.label), event.data);
       if (content) sawContent = true;
       if (json !== undefined) out += `data: ${json}\n\n`;
     },

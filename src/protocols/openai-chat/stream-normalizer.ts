@@ -1,5 +1,6 @@
 import type { Usage } from '../../core/usage.js';
 import { isObject, type JsonObject } from '../../core/json.js';
+import { ContentChunkTemplate } from './content-chunk-template.js';
 import { ToolCallIndexer } from './tool-call-indexer.js';
 import { usageFromOpenAi } from './usage.js';
 
@@ -31,6 +32,7 @@ export class OpenAiStreamNormalizer {
   private usageCarrier: JsonObject | undefined;
   private usagePayload: unknown;
   private envelope: Record<(typeof envelopeKeys)[number], unknown> | undefined;
+  private readonly template = new ContentChunkTemplate();
 
   constructor(private readonly clientWantsUsage: boolean) {}
 
@@ -42,11 +44,13 @@ export class OpenAiStreamNormalizer {
   normalize(chunk: JsonObject, raw: string): { json: string | undefined; content: boolean } {
     let dirty = this.normalizeEnvelope(chunk);
     let content = false;
+    let statefulChange = false;
     const choices = chunk.choices;
     if (Array.isArray(choices)) {
       for (const choice of choices) {
         if (!isObject(choice)) continue;
         const state = this.choiceState(typeof choice.index === 'number' ? choice.index : 0);
+        if (!state.roleSeen) statefulChange = true;
         let delta: JsonObject;
         if (isObject(choice.delta)) delta = choice.delta;
         else {
@@ -84,7 +88,17 @@ export class OpenAiStreamNormalizer {
       delete chunk.usage;
       dirty = true;
     }
-    return { json: dirty ? JSON.stringify(chunk) : raw, content };
+    const json = dirty ? JSON.stringify(chunk) : raw;
+    if (!statefulChange) this.learnTemplate(chunk, raw, json);
+    return { json, content };
+  }
+
+  /**
+   * A raw chunk that matches the last content-only chunk outside its text: normalised without
+   * parsing (ContentChunkTemplate). Undefined means: parse it and call normalize().
+   */
+  normalizeUnparsed(raw: string): { json: string; content: boolean } | undefined {
+    return this.template.apply(raw);
   }
 
   /** Every choice seen so far has a finish reason. */
@@ -134,6 +148,17 @@ export class OpenAiStreamNormalizer {
       }
     }
     return dirty;
+  }
+
+  /** Only a chunk with one choice whose delta is just `content`, and no usage, is a template. */
+  private learnTemplate(chunk: JsonObject, raw: string, json: string): void {
+    const choices = chunk.choices;
+    if (!Array.isArray(choices) || choices.length !== 1 || isObject(chunk.usage)) return;
+    const choice: unknown = choices[0];
+    if (!isObject(choice) || (choice.finish_reason !== null && choice.finish_reason !== undefined) || !isObject(choice.delta)) return;
+    const keys = Object.keys(choice.delta);
+    const content = choice.delta.content;
+    if (keys.length === 1 && typeof content === 'string') this.template.learn(raw, json, content);
   }
 
   private choiceState(index: number): ChoiceState {
