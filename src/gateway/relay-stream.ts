@@ -9,6 +9,7 @@ import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
+import { readChunks } from './read-chunks.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
@@ -134,30 +135,31 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   };
   let closeAfterDone: NodeJS.Timeout | undefined;
   try {
-    for await (const bytes of response.body) {
-      decoder.push(bytes as Buffer);
+    await readChunks(response.body, (bytes) => {
+      decoder.push(bytes);
       if (!committed) {
         if (!sawContent) {
           if (done) throw noOutput(route.label);
           if (held.length + out.length < maxHeldBytes) {
             held += out;
             out = '';
-            continue;
+            return undefined;
           }
         }
         commit();
       }
+      let wait: Promise<void> | undefined;
       if (out !== '') {
-        const flowing = sink.write(out);
+        if (!sink.write(out)) wait = sink.drained();
         out = '';
-        if (!flowing) await sink.drained();
       }
       if (done && closeAfterDone === undefined) {
         finishClient(sink, normalizer);
         // Keep reading to the upstream's end so its connection returns to the pool, but not forever.
         closeAfterDone = setTimeout(() => response.body.destroy(), afterDoneGraceMs);
       }
-    }
+      return wait;
+    });
     if (!done) {
       decoder.end();
       if (!done && !normalizer.allChoicesFinished) {

@@ -14,8 +14,9 @@ const sseHeaders = {
  * ResponseSink over a Node ServerResponse. A client disconnect aborts `signal`, which aborts the
  * upstream call.
  *
- * Stream frames bypass `res.write`: once the head is flushed, each write is one pre-framed HTTP
- * chunk written straight to the socket (Nagle off), so it leaves at once as one syscall. Node's
+ * Stream frames bypass `res.write`: after the first frame (which carries the head), each write is
+ * one pre-framed HTTP chunk written straight to the socket (Nagle off), so it leaves at once as
+ * one syscall. Node's
  * own chunked writer splits every write into four buffered socket writes plus a cork/uncork tick,
  * which measured ~15% of Sluice's CPU per streamed chunk. `res.end()` still writes the final
  * zero-length chunk, so Node's keep-alive bookkeeping is untouched. HTTP/1.0 clients (no chunked
@@ -58,10 +59,8 @@ export class NodeResponseSink implements ResponseSink {
   startStream(): void {
     if (this.streaming || this.res.headersSent) return;
     this.streaming = true;
+    // The head is not flushed on its own: it leaves with the first frame, in the same packet.
     this.res.writeHead(200, { ...this.baseHeaders, ...sseHeaders });
-    this.res.flushHeaders();
-    const socket = this.res.socket;
-    if (this.res.chunkedEncoding && socket !== null) this.socket = socket;
     // Ticks at half the interval: a keep-alive goes out after one to one and a half intervals of
     // silence, and a write costs one boolean store instead of a timer reschedule.
     this.keepAlive = setInterval(() => this.tick(), Math.max(1, Math.floor(this.keepAliveMs / 2)));
@@ -71,8 +70,11 @@ export class NodeResponseSink implements ResponseSink {
     if (this.res.destroyed || this.res.writableEnded || frames === '') return true;
     this.wroteSinceTick = true;
     const socket = this.socket;
-    if (socket === undefined) return this.res.write(frames);
-    return socket.write(`${Buffer.byteLength(frames).toString(16)}\r\n${frames}\r\n`);
+    if (socket !== undefined) return socket.write(`${Buffer.byteLength(frames).toString(16)}\r\n${frames}\r\n`);
+    // The first write sends the head with it; from then on chunks go straight to the socket.
+    const flowing = this.res.write(frames);
+    if (this.res.chunkedEncoding && this.res.socket !== null) this.socket = this.res.socket;
+    return flowing;
   }
 
   drained(): Promise<void> {

@@ -1,0 +1,50 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Reads a body with 'data' events: `onChunk` runs synchronously as each chunk arrives (no promise
+ * or microtask per chunk, unlike `for await`). When it returns a promise (the client is slow),
+ * reading pauses until the promise settles, so the upstream is held back instead of buffered.
+ * Resolves at the body's end; rejects when `onChunk` throws, on a stream error, or when the body
+ * closes before its end (a cut connection). The body is destroyed on every failure.
+ */
+export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<void> | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', settle);
+      body.off('close', onClose);
+      if (error === undefined) resolve();
+      else {
+        body.destroy();
+        reject(error);
+      }
+    };
+    const onData = (bytes: Buffer): void => {
+      let wait: Promise<void> | undefined;
+      try {
+        wait = onChunk(bytes);
+      } catch (error) {
+        settle(error);
+        return;
+      }
+      if (wait === undefined) return;
+      body.pause();
+      wait.then(
+        () => {
+          if (!settled) body.resume();
+        },
+        (error: unknown) => settle(error),
+      );
+    };
+    const onEnd = (): void => settle();
+    const onClose = (): void => settle(Object.assign(new Error('the upstream closed the connection before the end of the response'), { code: 'ECONNRESET' }));
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', settle);
+    body.once('close', onClose);
+  });
+}
