@@ -125,13 +125,12 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
     },
     { maxEventBytes: options.maxEventBytes, dispatchIncompleteAtEnd: true },
   );
-  const commit = (): boolean => {
+  const commit = (): void => {
     committed = true;
     result.ttftMs = performance.now() - options.startedAt;
     if (!sink.streaming) sink.startStream();
     out = held + out;
     held = '';
-    return true;
   };
   let closeAfterDone: NodeJS.Timeout | undefined;
   try {
