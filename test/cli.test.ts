@@ -1,7 +1,7 @@
 /** The `sluice` command as users run it: the real bin (compiled by `npm install`), as a child process. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,23 @@ function writeConfig(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
+}
+
+/** Waits for the start banner; resolves with the URL it names and what stderr said so far. */
+function banner(child: ChildProcessWithoutNullStreams): Promise<{ url: string; stderr: string }> {
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner: ${stderr}`)), 10_000);
+    child.stderr.on('data', (text: string) => {
+      stderr += text;
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ url: match[1], stderr });
+      }
+    });
+  });
 }
 
 const minimal = 'providers:\n  up:\n    kind: openai\n    base_url: http://127.0.0.1:9/v1\nmodels:\n  m:\n    routes: [up/x]\n';
@@ -41,19 +58,7 @@ test('sluice serve: says it serves without authentication on loopback, answers, 
   const config = writeConfig('serve.yaml', minimal);
   const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, SLUICE_LOG_LEVEL: 'info' } });
   t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner: ${stderr}`)), 10_000);
-    child.stderr.on('data', (text: string) => {
-      stderr += text;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-  });
+  const { url, stderr } = await banner(child);
   assert.match(stderr, /auth: none\. No client keys are configured/);
   assert.match(stderr, /models: m -> up\/x/);
   const health = await fetch(`${url}/health`);
@@ -69,19 +74,9 @@ test('PORT and --port: the flag wins over the environment', async (t) => {
   const config = writeConfig('port.yaml', minimal);
   const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, PORT: '1' } });
   t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner: ${stderr}`)), 10_000);
-    child.stderr.on('data', (text: string) => {
-      stderr += text;
-      if (/listening on http:\/\/127\.0\.0\.1:\d+/.test(stderr)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  assert.doesNotMatch(stderr, /127\.0\.0\.1:1\b/);
+  const { url } = await banner(child);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.doesNotMatch(url, /:1$/);
 });
 
 test('unknown commands and flags are usage errors', () => {

@@ -8,6 +8,7 @@ import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import type { ResponseSink } from './response-sink.js';
 import type { ErrorDialect } from './respond-error.js';
+import { readText } from './read-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
@@ -58,17 +59,11 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
 async function fetchCompletion(route: Route, body: string, options: UnaryRelayOptions): Promise<string> {
   const response: UpstreamResponse = await route.provider.chatCompletions({ body, stream: false, signal: options.sink.signal });
   if (response.status < 200 || response.status >= 300) throw await upstreamHttpError(response, route.label);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    const bytes = chunk as Buffer;
-    size += bytes.length;
-    if (size > options.maxResponseBytes) {
-      throw new GatewayError('upstream_protocol_error', `Upstream ${route.label} sent a response over ${options.maxResponseBytes} bytes.`, { route: route.label });
-    }
-    parts.push(bytes);
+  const { text, truncated } = await readText(response.body, options.maxResponseBytes);
+  if (truncated) {
+    throw new GatewayError('upstream_protocol_error', `Upstream ${route.label} sent a response over ${options.maxResponseBytes} bytes.`, { route: route.label });
   }
-  return Buffer.concat(parts).toString('utf8');
+  return text;
 }
 
 /** The upstream's JSON, which must be a completion: an error object in a 200 is a failure too. */

@@ -1,6 +1,7 @@
 import { GatewayError } from '../core/gateway-error.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
+import { readText } from './read-body.js';
 
 /** Enough of an error body to quote; the rest is dropped so a huge error page cannot fill memory. */
 const maxErrorBodyBytes = 64 * 1024;
@@ -30,19 +31,11 @@ export async function upstreamHttpError(response: UpstreamResponse, route: strin
 }
 
 async function readBounded(response: UpstreamResponse, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body) {
-      const bytes = chunk as Buffer;
-      parts.push(bytes);
-      size += bytes.length;
-      if (size >= limit) break; // leaving the loop destroys the body: the connection is not reused
-    }
+    return (await readText(response.body, limit)).text;
   } catch {
-    // A body cut short still tells the status; quote what arrived.
+    return ''; // a body cut short still leaves the status to report
   }
-  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
 function header(response: UpstreamResponse, name: string): string | undefined {

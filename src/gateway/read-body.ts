@@ -48,3 +48,19 @@ export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<v
     body.once('close', onClose);
   });
 }
+
+/**
+ * A whole (small) body as text, reading at most `limit` bytes: past that, reading stops, the body
+ * is destroyed (its connection is not reused) and `truncated` says so.
+ */
+export async function readText(body: Readable, limit: number): Promise<{ text: string; truncated: boolean }> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Buffer;
+    parts.push(bytes);
+    size += bytes.length;
+    if (size > limit) return { text: Buffer.concat(parts).subarray(0, limit).toString('utf8'), truncated: true };
+  }
+  return { text: Buffer.concat(parts, size).toString('utf8'), truncated: false };
+}
