@@ -9,7 +9,7 @@ import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
-import { readChunks } from './read-body.js';
+import { readChunks } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';

@@ -8,7 +8,7 @@ import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import type { ResponseSink } from './response-sink.js';
 import type { ErrorDialect } from './respond-error.js';
-import { readText } from './read-body.js';
+import { readText } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';

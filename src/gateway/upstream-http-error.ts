@@ -1,7 +1,7 @@
 import { GatewayError } from '../core/gateway-error.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
-import { readText } from './read-body.js';
+import { readText } from './upstream-body.js';
 
 /** Enough of an error body to quote; the rest is dropped so a huge error page cannot fill memory. */
 const maxErrorBodyBytes = 64 * 1024;
