@@ -31,6 +31,7 @@ export class LogMeter implements RequestMeter {
 
   record(record: RequestRecord): void {
     const level = record.outcome === 'ok' || record.outcome === 'client_aborted' ? 'info' : 'warn';
+    if (!this.logger.isEnabled(level)) return;
     this.logger[level]('request', {
       ...record,
       ttftMs: record.ttftMs === undefined ? undefined : round(record.ttftMs),

@@ -21,23 +21,26 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly name: string;
   readonly sendStreamOptions: boolean;
   private readonly transport: HttpTransport;
-  private readonly headers: Record<string, string>;
+  /** Request headers for stream and non-stream calls, built once. */
+  private readonly streamHeaders: Record<string, string>;
+  private readonly jsonHeaders: Record<string, string>;
 
   constructor(options: OpenAiCompatibleOptions) {
     this.name = options.name;
     this.sendStreamOptions = options.sendStreamOptions;
     this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: 10_000 });
-    this.headers = {
+    const headers = {
       'content-type': 'application/json',
       'user-agent': options.userAgent,
       ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
       ...lowerCaseKeys(options.headers),
     };
+    this.streamHeaders = { ...headers, accept: 'text/event-stream' };
+    this.jsonHeaders = { ...headers, accept: 'application/json' };
   }
 
   async chatCompletions(call: UpstreamCall): Promise<UpstreamResponse> {
-    const accept = call.stream ? 'text/event-stream' : 'application/json';
-    return this.transport.post('/chat/completions', { ...this.headers, accept }, call.body, call.signal);
+    return this.transport.post('/chat/completions', call.stream ? this.streamHeaders : this.jsonHeaders, call.body, call.signal);
   }
 
   async close(): Promise<void> {
