@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../core/gateway-error.js';
 import { isObject, type JsonObject } from '../core/json.js';
 import { SseDecoder, SseEventTooLargeError, type SseEvent } from '../sse/sse-decoder.js';
+import { encodeSseData } from '../sse/sse-encoder.js';
 import { encodeUpstreamChatBody, type ChatRequest } from '../protocols/openai-chat/request.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
 import { OpenAiStreamNormalizer } from '../protocols/openai-chat/stream-normalizer.js';
@@ -9,7 +10,7 @@ import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
-import { readChunks } from './upstream-body.js';
+import { readChunks, readText } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
@@ -27,8 +28,6 @@ export interface StreamRelayOptions {
 
 /** Frames held before the commit point; past this the stream is committed anyway. */
 const maxHeldBytes = 256 * 1024;
-/** How long an upstream may keep its connection open after [DONE] before it is closed. */
-const afterDoneGraceMs = 5_000;
 const doneFrame = 'data: [DONE]\n\n';
 
 type AttemptEnd = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError; committed: boolean };
@@ -102,6 +101,7 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   if (response.status < 200 || response.status >= 300) {
     return { kind: 'failed', error: await upstreamHttpError(response, route.label), committed: false };
   }
+  if (isJson(response)) return { kind: 'failed', error: await jsonInsteadOfStream(response, route.label), committed: false };
   onAccepted();
 
   const normalizer = new OpenAiStreamNormalizer(request.includeUsage);
@@ -117,11 +117,15 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
         done = true;
         return;
       }
-      const { json, content } =
-        (event.event === undefined ? normalizer.normalizeUnparsed(event.data) : undefined) ??
-        normalizer.normalize(parseChunk(event, route.label), event.data);
-      if (content) sawContent = true;
-      if (json !== undefined) out += `data: ${json}\n\n`;
+      let normalized: { json: string | undefined; content: boolean } | undefined =
+        event.event === undefined ? normalizer.normalizeUnparsed(event.data) : undefined;
+      if (normalized === undefined) {
+        const chunk = parseChunk(event, route.label);
+        if (chunk === undefined) return; // not a chunk (e.g. an empty ping object): nothing for the client
+        normalized = normalizer.normalize(chunk, event.data);
+      }
+      if (normalized.content) sawContent = true;
+      if (normalized.json !== undefined) out += dataFrame(normalized.json);
     },
     { maxEventBytes: options.maxEventBytes, dispatchIncompleteAtEnd: true },
   );
@@ -132,7 +136,6 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
     out = held + out;
     held = '';
   };
-  let closeAfterDone: NodeJS.Timeout | undefined;
   try {
     await readChunks(response.body, (bytes) => {
       decoder.push(bytes);
@@ -147,17 +150,14 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
         }
         commit();
       }
-      let wait: Promise<void> | undefined;
-      if (out !== '') {
-        if (!sink.write(out)) wait = sink.drained();
-        out = '';
-      }
-      if (done && closeAfterDone === undefined) {
+      const flowing = out === '' || sink.write(out);
+      out = '';
+      if (done) {
+        // The client has everything; the upstream's remaining bytes drain in the background.
         finishClient(sink, normalizer);
-        // Keep reading to the upstream's end so its connection returns to the pool, but not forever.
-        closeAfterDone = setTimeout(() => response.body.destroy(), afterDoneGraceMs);
+        return 'stop';
       }
-      return wait;
+      return flowing ? undefined : sink.drained();
     });
     if (!done) {
       decoder.end();
@@ -173,14 +173,12 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
     }
     return { kind: 'done' };
   } catch (error) {
-    if (done && closeAfterDone !== undefined) return { kind: 'done' }; // the client already has everything
     if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
     const failure = asStreamFailure(error, route.label);
     if (committed) respondError(sink, options.dialect, failure);
     return { kind: 'failed', error: failure, committed };
   } finally {
-    clearTimeout(closeAfterDone);
-    result.usage = normalizer.usage ?? result.usage;
+    result.usage = normalizer.usage;
     result.finishReasons = normalizer.finishReasons;
   }
 }
@@ -192,25 +190,49 @@ function finishClient(sink: ResponseSink, normalizer: OpenAiStreamNormalizer): v
   sink.end();
 }
 
-/** One upstream event as a chunk object; in-band errors and malformed frames become failures. */
-function parseChunk(event: SseEvent, route: string): JsonObject {
+/**
+ * One upstream event as a chunk object; in-band errors (OpenAI `{"error":...}`, vLLM's
+ * `{"object":"error"}`, `event: error`) and malformed frames become failures. An object that is
+ * neither a chunk nor an error (no `choices`, no `usage`) is not for the client: undefined.
+ */
+function parseChunk(event: SseEvent, route: string): JsonObject | undefined {
   let chunk: unknown;
   try {
     chunk = JSON.parse(event.data);
   } catch {
     throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent a malformed event: ${event.data.slice(0, 200)}`, { route });
   }
-  const inBand = event.event === 'error' || (isObject(chunk) && chunk.error !== undefined && chunk.error !== null);
-  if (inBand || !isObject(chunk)) {
-    const details = readUpstreamError(chunk);
-    if (!inBand && details === undefined) {
-      throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent an event that is not a chunk object.`, { route });
-    }
+  const details = readUpstreamError(chunk);
+  if (event.event === 'error' || details !== undefined) {
     throw new GatewayError('upstream_stream_error', `Upstream ${route} reported an error: ${details?.message ?? event.data.slice(0, 200)}`, {
       route, upstreamType: details?.type, upstreamCode: details?.code, param: details?.param,
     });
   }
-  return chunk;
+  if (!isObject(chunk)) throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent an event that is not a chunk object.`, { route });
+  return Array.isArray(chunk.choices) || isObject(chunk.usage) ? chunk : undefined;
+}
+
+/** An SSE data frame; JSON with line breaks (legal whitespace) needs one `data:` line per line. */
+function dataFrame(json: string): string {
+  return json.includes('\n') ? encodeSseData(json) : `data: ${json}\n\n`;
+}
+
+function isJson(response: UpstreamResponse): boolean {
+  const type = response.headers['content-type'];
+  return typeof type === 'string' && type.includes('application/json');
+}
+
+/** A stream request answered with a JSON body: an error in the upstream's words, or a protocol fault. */
+async function jsonInsteadOfStream(response: UpstreamResponse, route: string): Promise<GatewayError> {
+  const { text } = await readText(response.body, 64 * 1024).catch(() => ({ text: '' }));
+  let details;
+  try {
+    details = readUpstreamError(JSON.parse(text));
+  } catch {
+    details = undefined;
+  }
+  if (details === undefined) return new GatewayError('upstream_protocol_error', `Upstream ${route} answered a stream request with JSON instead of an event stream.`, { route });
+  return new GatewayError('upstream_stream_error', `Upstream ${route} reported an error: ${details.message}`, { route, upstreamType: details.type, upstreamCode: details.code, param: details.param });
 }
 
 function noOutput(route: string): GatewayError {

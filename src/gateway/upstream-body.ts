@@ -4,10 +4,12 @@ import type { Readable } from 'node:stream';
  * Reads a body with 'data' events: `onChunk` runs synchronously as each chunk arrives (no promise
  * or microtask per chunk, unlike `for await`). When it returns a promise (the client is slow),
  * reading pauses until the promise settles, so the upstream is held back instead of buffered.
- * Resolves at the body's end; rejects when `onChunk` throws, on a stream error, or when the body
- * closes before its end (a cut connection). The body is destroyed on every failure.
+ * Resolves at the body's end, or as soon as `onChunk` returns 'stop' (the rest of the body is then
+ * drained in the background so the connection can be reused); rejects when `onChunk` throws, on a
+ * stream error, or when the body closes before its end (a cut connection). The body is destroyed
+ * on every failure.
  */
-export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<void> | undefined): Promise<void> {
+export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<void> | 'stop' | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (error?: unknown): void => {
@@ -24,7 +26,7 @@ export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<v
       }
     };
     const onData = (bytes: Buffer): void => {
-      let wait: Promise<void> | undefined;
+      let wait: Promise<void> | 'stop' | undefined;
       try {
         wait = onChunk(bytes);
       } catch (error) {
@@ -32,6 +34,11 @@ export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<v
         return;
       }
       if (wait === undefined) return;
+      if (wait === 'stop') {
+        settle();
+        drainInBackground(body);
+        return;
+      }
       body.pause();
       wait.then(
         () => {
@@ -47,6 +54,19 @@ export function readChunks(body: Readable, onChunk: (bytes: Buffer) => Promise<v
     body.once('error', settle);
     body.once('close', onClose);
   });
+}
+
+/** How long an upstream may take to finish a body nobody needs any more before it is cut. */
+const drainGraceMs = 5_000;
+
+/** Reads what is left of a body without keeping it, so the pooled connection can be reused. */
+function drainInBackground(body: Readable): void {
+  const timer = setTimeout(() => body.destroy(), drainGraceMs);
+  const done = (): void => clearTimeout(timer);
+  body.once('end', done);
+  body.once('close', done);
+  body.on('data', () => {});
+  body.resume();
 }
 
 /**

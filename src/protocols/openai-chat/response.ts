@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Usage } from '../../core/usage.js';
 import { isObject, type JsonObject } from '../../core/json.js';
+import { newToolCallId } from './tool-call-id.js';
 import { usageFromOpenAi } from './usage.js';
 
 export interface NormalizedCompletion {
@@ -43,7 +43,7 @@ function fillToolCalls(calls: unknown[]): boolean {
       changed = true;
     }
     if (typeof call.id !== 'string' || call.id === '') {
-      call.id = `call_${randomBytes(12).toString('hex')}`;
+      call.id = newToolCallId();
       changed = true;
     }
   }

@@ -92,3 +92,15 @@ test('the envelope stays constant and object is filled in', () => {
   assert.equal(out[0]?.object, 'chat.completion.chunk');
   assert.equal(out[1]?.created, 5);
 });
+
+test('parallel calls that all say index 0 (Ollama) stay separate, told apart by id', () => {
+  const n = new OpenAiStreamNormalizer(false);
+  const out = run(n, [
+    chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '{"city":' } }] }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+    chunk({ tool_calls: [{ index: 0, id: 'call_b', type: 'function', function: { name: 'g', arguments: '{"tz":"UTC"}' } }] }),
+    chunk({ tool_calls: [{ index: 0, id: 'call_b', function: { arguments: '' } }] }),
+  ]);
+  const indexes = out.map((c) => ((c?.choices as { delta: { tool_calls: { index: number }[] } }[])[0]?.delta.tool_calls ?? [])[0]?.index);
+  assert.deepEqual(indexes, [0, 0, 1, 1]);
+});
