@@ -77,6 +77,7 @@ describe('parseConfigText: valid configs', () => {
           reasoning_field: 'reasoning_content',
           send_stream_options: true,
           max_connections: 256,
+          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
         },
         openrouter: {
           kind: 'openai',
@@ -84,6 +85,7 @@ describe('parseConfigText: valid configs', () => {
           headers: {},
           send_stream_options: false,
           max_connections: 256,
+          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
         },
       },
       models: {

@@ -25,7 +25,7 @@ describe('configSchema', () => {
       log_level: 'info',
       streaming: { first_byte_deadline: 2000, keepalive_interval: 15_000, max_event_size: 8_388_608 },
       shutdown_grace: 10_000,
-      cors: { allow_origins: ['*'] },
+      cors: {},
       providers: {},
       models: {},
       keys: [],
@@ -49,15 +49,16 @@ describe('configSchema', () => {
       headers: {},
       max_connections: 256,
       send_stream_options: true,
+      timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
     });
   });
 
   it('gives two defaulted configs separate objects', () => {
     const a = configSchema.parse({});
     const b = configSchema.parse({});
-    a.cors.allow_origins.push('https://x.example');
-    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true };
-    assert.deepEqual(b.cors.allow_origins, ['*']);
+    a.keys.push({ name: 'x', key: 'sk-x-12345678' });
+    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true, timeouts: { connect: 1, first_token: 1, idle: 1 } };
+    assert.deepEqual(b.keys, []);
     assert.deepEqual(b.providers, {});
   });
 });

@@ -34,13 +34,17 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const streamingSchema = z.strictObject({
   // After this long without a first token, SSE headers and keep-alives go out anyway.
   first_byte_deadline: scalar(parseDuration).default(2000),
-  keepalive_interval: scalar(parseDuration).default(15_000),
+  keepalive_interval: scalar(parseDuration)
+    .refine((ms) => ms >= 100, { error: 'must be at least 100ms (a keep-alive per tick would flood the client)' })
+    .default(15_000),
   max_event_size: scalar(parseSize).default(8 * sizes.MiB),
 });
 
 const originPattern = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
 
 export const corsSchema = z.strictObject({
+  // Unset: every origin when client keys are required; none in keyless (loopback) mode, where a
+  // web page could otherwise spend the operator's credit through the user's browser.
   allow_origins: z
     .array(
       z.string().refine((s) => s === '*' || originPattern.test(s), {
@@ -48,7 +52,7 @@ export const corsSchema = z.strictObject({
         error: 'expected "*" or an origin like "https://example.com" (scheme, host and optional port; no path)',
       }),
     )
-    .default(() => ['*']),
+    .optional(),
 });
 
 // RFC 9110 token characters: anything else makes the upstream request fail at send time.
@@ -78,6 +82,17 @@ const httpUrl = z.string().transform((raw, ctx): string => {
   return raw.replace(/\/+$/, '');
 });
 
+/**
+ * How long an upstream may take, per phase. `first_token` runs from sending the request to the
+ * first content (reasoning models can think for minutes); `idle` is the longest silence after
+ * it. 0 disables a limit.
+ */
+export const timeoutsSchema = z.strictObject({
+  connect: scalar(parseDuration).default(10_000),
+  first_token: scalar(parseDuration).default(600_000),
+  idle: scalar(parseDuration).default(300_000),
+});
+
 /** Fields every provider kind will share, whatever protocol it speaks. */
 const providerCommon = {
   base_url: httpUrl,
@@ -95,6 +110,7 @@ const providerCommon = {
       .default(() => ({})),
   ),
   max_connections: scalar(integerBetween(1, 65_535)).default(256),
+  timeouts: section(timeoutsSchema.prefault({})),
 };
 
 /** Any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp, OpenRouter, ...). */

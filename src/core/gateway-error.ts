@@ -9,6 +9,7 @@ export const errorCatalogue = {
   invalid_request: { status: 400, kind: 'invalid_request' },
   missing_api_key: { status: 401, kind: 'authentication' },
   invalid_api_key: { status: 401, kind: 'authentication' },
+  origin_not_allowed: { status: 403, kind: 'permission' },
   model_not_found: { status: 404, kind: 'not_found' },
   unknown_url: { status: 404, kind: 'not_found' },
   method_not_allowed: { status: 405, kind: 'invalid_request' },

@@ -13,6 +13,7 @@ import type { RouteTable } from './route-table.js';
 
 export interface ChatSettings {
   firstByteDeadlineMs: number;
+  keepAliveIntervalMs: number;
   maxEventBytes: number;
   maxResponseBytes: number;
 }
@@ -42,7 +43,7 @@ export async function handleChatCompletions(
     const model = deps.routes.resolve(request.model);
     const common = { request, model, sink: call.sink, dialect: openAiDialect, startedAt: call.startedAt };
     result = request.stream
-      ? await relayStream({ ...common, firstByteDeadlineMs: deps.settings.firstByteDeadlineMs, maxEventBytes: deps.settings.maxEventBytes })
+      ? await relayStream({ ...common, ...deps.settings })
       : await relayUnary({ ...common, maxResponseBytes: deps.settings.maxResponseBytes });
   } catch (error) {
     rejection = toGatewayError(error);

@@ -35,6 +35,7 @@ export class Gateway {
     this.meter = options.meter ?? new LogMeter(options.logger);
     this.chatSettings = {
       firstByteDeadlineMs: config.streaming.first_byte_deadline,
+      keepAliveIntervalMs: config.streaming.keepalive_interval,
       maxEventBytes: config.streaming.max_event_size,
       maxResponseBytes: 64 * 1024 * 1024,
     };
@@ -48,6 +49,7 @@ export class Gateway {
           headers: provider.headers,
           sendStreamOptions: provider.send_stream_options,
           maxConnections: provider.max_connections,
+          timeouts: { connectMs: provider.timeouts.connect, firstTokenMs: provider.timeouts.first_token, idleMs: provider.timeouts.idle },
           userAgent: `sluice/${sluiceVersion}`,
         }),
       );

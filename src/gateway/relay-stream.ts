@@ -11,6 +11,7 @@ import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import { readChunks, readText } from './upstream-body.js';
+import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
@@ -23,6 +24,8 @@ export interface StreamRelayOptions {
   startedAt: number;
   /** After this long without a first token, send the SSE head and a keep-alive. */
   firstByteDeadlineMs: number;
+  /** Silence that always gets a keep-alive, even while no upstream has answered yet. */
+  keepAliveIntervalMs: number;
   maxEventBytes: number;
 }
 
@@ -57,6 +60,9 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
     deadlinePassed = true;
     if (upstreamAccepted) openEarly();
   }, options.firstByteDeadlineMs);
+  // An upstream that has not even answered by now (some send their head only with the first
+  // token) would leave the client in silence long enough for proxies to give up.
+  const lastResort = setTimeout(openEarly, Math.max(options.firstByteDeadlineMs, options.keepAliveIntervalMs));
   const onAccepted = (): void => {
     upstreamAccepted = true;
     if (deadlinePassed) openEarly();
@@ -82,6 +88,7 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
     }
   } finally {
     clearTimeout(deadline);
+    clearTimeout(lastResort);
   }
   return settleFailure(result, failures, { model: model.name, sink, dialect: options.dialect });
 }
@@ -91,10 +98,32 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   const { sink, request } = options;
   // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
   const body = encodeUpstreamChatBody(request, route.upstreamModel, route.provider.sendStreamOptions);
+  const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label);
+  try {
+    return await relayAttempt({ route, body, watchdog, options, result, onAccepted });
+  } finally {
+    watchdog.stop();
+  }
+}
+
+interface Attempt {
+  route: Route;
+  /** The request encoded for this route. */
+  body: string;
+  watchdog: UpstreamWatchdog;
+  options: StreamRelayOptions;
+  result: RelayResult;
+  onAccepted: () => void;
+}
+
+async function relayAttempt({ route, body, watchdog, options, result, onAccepted }: Attempt): Promise<AttemptEnd> {
+  const { sink, request } = options;
+  const signal = AbortSignal.any([sink.signal, watchdog.signal]);
   let response: UpstreamResponse;
   try {
-    response = await route.provider.chatCompletions({ body, stream: true, signal: sink.signal });
+    response = await route.provider.chatCompletions({ body, stream: true, signal });
   } catch (error) {
+    if (watchdog.fired) return { kind: 'failed', error: watchdog.fired, committed: false };
     if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
     return { kind: 'failed', error: transportError(error, route.label), committed: false };
   }
@@ -131,6 +160,7 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   );
   const commit = (): void => {
     committed = true;
+    watchdog.firstToken();
     result.ttftMs = performance.now() - options.startedAt;
     if (!sink.streaming) sink.startStream();
     out = held + out;
@@ -138,6 +168,7 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   };
   try {
     await readChunks(response.body, (bytes) => {
+      watchdog.activity();
       decoder.push(bytes);
       if (!committed) {
         if (!sawContent) {
@@ -173,8 +204,9 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
     }
     return { kind: 'done' };
   } catch (error) {
-    if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
-    const failure = asStreamFailure(error, route.label);
+    if (sink.signal.aborted) return { kind: 'aborted' };
+    const failure = watchdog.fired ?? (isAbortError(error) ? undefined : asStreamFailure(error, route.label));
+    if (failure === undefined) return { kind: 'aborted' };
     if (committed) respondError(sink, options.dialect, failure);
     return { kind: 'failed', error: failure, committed };
   } finally {

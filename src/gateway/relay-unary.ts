@@ -10,6 +10,7 @@ import type { ResponseSink } from './response-sink.js';
 import type { ErrorDialect } from './respond-error.js';
 import { readText } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
+import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import type { ModelEntry, Route } from './route-table.js';
 
@@ -37,8 +38,10 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
     result.route = route;
     // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
     const body = encodeUpstreamChatBody(options.request, route.upstreamModel, route.provider.sendStreamOptions);
+    // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
+    const watchdog = new UpstreamWatchdog({ firstTokenMs: route.provider.timeouts.firstTokenMs, idleMs: 0 }, route.label);
     try {
-      const text = await fetchCompletion(route, body, options);
+      const text = await fetchCompletion(route, body, AbortSignal.any([options.sink.signal, watchdog.signal]), options.maxResponseBytes);
       const normalized = normalizeCompletion(parseCompletion(text, route.label), text);
       result.usage = normalized.usage;
       result.finishReasons = normalized.finishReasons;
@@ -49,19 +52,21 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
       result.status = 200;
       return result;
     } catch (error) {
-      if (sink.signal.aborted || isAbortError(error)) break;
-      failures.push(error instanceof GatewayError ? error : transportError(error, route.label));
+      if (sink.signal.aborted || (isAbortError(error) && !watchdog.fired)) break;
+      failures.push(watchdog.fired ?? (error instanceof GatewayError ? error : transportError(error, route.label)));
+    } finally {
+      watchdog.stop();
     }
   }
   return settleFailure(result, failures, { model: model.name, sink, dialect: options.dialect });
 }
 
-async function fetchCompletion(route: Route, body: string, options: UnaryRelayOptions): Promise<string> {
-  const response: UpstreamResponse = await route.provider.chatCompletions({ body, stream: false, signal: options.sink.signal });
+async function fetchCompletion(route: Route, body: string, signal: AbortSignal, maxBytes: number): Promise<string> {
+  const response: UpstreamResponse = await route.provider.chatCompletions({ body, stream: false, signal });
   if (response.status < 200 || response.status >= 300) throw await upstreamHttpError(response, route.label);
-  const { text, truncated } = await readText(response.body, options.maxResponseBytes);
+  const { text, truncated } = await readText(response.body, maxBytes);
   if (truncated) {
-    throw new GatewayError('upstream_protocol_error', `Upstream ${route.label} sent a response over ${options.maxResponseBytes} bytes.`, { route: route.label });
+    throw new GatewayError('upstream_protocol_error', `Upstream ${route.label} sent a response over ${maxBytes} bytes.`, { route: route.label });
   }
   return text;
 }

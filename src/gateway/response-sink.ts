@@ -13,7 +13,7 @@ export interface ResponseSink {
   startStream(): void;
   /** Writes SSE frames at once; false means the client is slow: wait for drained() before more. */
   write(frames: string): boolean;
-  /** Resolves when the client has taken the pending bytes, or has gone away. */
+  /** Resolves when the client has taken the pending bytes, or has gone away (signal aborted). */
   drained(): Promise<void>;
   /** Ends the response. */
   end(): void;

@@ -26,8 +26,21 @@ export class HttpTransport {
     this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
-  /** POSTs `body` to `path` (appended to the base URL's path); resolves once response headers arrive. */
-  post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse> {
+  /**
+   * POSTs `body` to `path` (appended to the base URL's path); resolves once response headers
+   * arrive. A pooled connection the upstream closed just as it was reused (a keep-alive race,
+   * ECONNRESET before any answer) is retried once on a fresh connection, as Node's docs advise.
+   */
+  async post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse> {
+    try {
+      return await this.send(path, headers, body, signal);
+    } catch (error) {
+      if (!(error instanceof StaleConnectionError)) throw error;
+      return this.send(path, headers, body, signal);
+    }
+  }
+
+  private send(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       const request = this.client.request({
         agent: this.agent,
@@ -41,7 +54,7 @@ export class HttpTransport {
       });
       let connectTimer: NodeJS.Timeout | undefined;
       request.once('socket', (socket) => {
-        if (!socket.connecting) return; // a pooled connection: already up
+        if (!socket.connecting || this.options.connectTimeoutMs <= 0) return; // pooled: already up
         connectTimer = setTimeout(() => request.destroy(connectTimeout(this.options.connectTimeoutMs)), this.options.connectTimeoutMs);
         socket.once('connect', () => clearTimeout(connectTimer));
       });
@@ -49,9 +62,9 @@ export class HttpTransport {
         clearTimeout(connectTimer);
         resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response });
       });
-      request.once('error', (error) => {
+      request.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(connectTimer);
-        reject(error);
+        reject(request.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnectionError(error) : error);
       });
       request.end(body);
     });
@@ -59,6 +72,12 @@ export class HttpTransport {
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+class StaleConnectionError extends Error {
+  constructor(readonly original: Error) {
+    super(original.message);
   }
 }
 

@@ -1,5 +1,5 @@
 import { HttpTransport } from './http-transport.js';
-import type { Provider, UpstreamCall, UpstreamResponse } from './provider.js';
+import type { Provider, UpstreamCall, UpstreamResponse, UpstreamTimeouts } from './provider.js';
 
 export interface OpenAiCompatibleOptions {
   name: string;
@@ -8,6 +8,7 @@ export interface OpenAiCompatibleOptions {
   headers: Record<string, string>;
   sendStreamOptions: boolean;
   maxConnections: number;
+  timeouts: UpstreamTimeouts;
   userAgent: string;
 }
 
@@ -20,6 +21,7 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly protocol = 'openai-chat' as const;
   readonly name: string;
   readonly sendStreamOptions: boolean;
+  readonly timeouts: UpstreamTimeouts;
   private readonly transport: HttpTransport;
   /** Request headers for stream and non-stream calls, built once. */
   private readonly streamHeaders: Record<string, string>;
@@ -28,7 +30,8 @@ export class OpenAiCompatibleProvider implements Provider {
   constructor(options: OpenAiCompatibleOptions) {
     this.name = options.name;
     this.sendStreamOptions = options.sendStreamOptions;
-    this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: 10_000 });
+    this.timeouts = options.timeouts;
+    this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: options.timeouts.connectMs });
     const headers = {
       'content-type': 'application/json',
       'user-agent': options.userAgent,

@@ -19,6 +19,15 @@ export interface UpstreamCall {
   signal: AbortSignal;
 }
 
+/** Per-phase limits on an upstream, in milliseconds; 0 = no limit. */
+export interface UpstreamTimeouts {
+  connectMs: number;
+  /** From sending the request to the first content. */
+  firstTokenMs: number;
+  /** Longest silence after the first content. */
+  idleMs: number;
+}
+
 /**
  * A provider adapter: transport, auth, base URL and named quirk flags. It never interprets the
  * answer; the protocol codecs do.
@@ -28,6 +37,7 @@ export interface Provider {
   readonly protocol: UpstreamProtocol;
   /** Quirk: the upstream accepts `stream_options` (some OpenAI-compatible servers reject it). */
   readonly sendStreamOptions: boolean;
+  readonly timeouts: UpstreamTimeouts;
   chatCompletions(call: UpstreamCall): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

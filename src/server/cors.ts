@@ -22,6 +22,11 @@ export class CorsPolicy {
     this.origins = new Set(allowOrigins.map((o) => o.toLowerCase()));
   }
 
+  /** Whether a browser page from `origin` may call Sluice. */
+  allows(origin: string): boolean {
+    return this.any || this.origins.has(origin.toLowerCase());
+  }
+
   /** Headers for an actual response. */
   headers(origin: string | undefined): Record<string, string> {
     if (this.any) return { 'access-control-allow-origin': '*', 'access-control-expose-headers': exposed };

@@ -30,7 +30,7 @@ interface RouteSpec {
  * handler, and gives the gateway a ResponseSink to answer through.
  */
 export function createHttpServer(gateway: Gateway): http.Server {
-  const cors = new CorsPolicy(gateway.config.cors.allow_origins);
+  const cors = new CorsPolicy(gateway.config.cors.allow_origins ?? (gateway.authRequired ? ['*'] : []));
   const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
   const maxBody = gateway.config.max_request_size;
 
@@ -61,7 +61,7 @@ export function createHttpServer(gateway: Gateway): http.Server {
 
   const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     const requestId = newRequestId();
-    const sink = new NodeResponseSink(res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
+    const sink = new NodeResponseSink(req, res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
     const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
     void dispatch(ctx).catch((error: unknown) => {
       const failure = toGatewayError(error);
@@ -80,6 +80,12 @@ export function createHttpServer(gateway: Gateway): http.Server {
       ctx.res.writeHead(204, { 'x-request-id': ctx.requestId, ...cors.preflight(ctx.req.headers) });
       ctx.res.end();
       return;
+    }
+    // Without client keys, the browser's Origin is the only thing standing between a web page and
+    // the operator's credit (cross-site form posts need no preflight): refuse what CORS does not allow.
+    const origin = ctx.req.headers.origin;
+    if (!gateway.authRequired && origin !== undefined && !cors.allows(origin)) {
+      throw new GatewayError('origin_not_allowed', `Requests from ${origin} are not allowed: Sluice has no client keys, so browser pages need cors.allow_origins.`);
     }
     for (const route of routes) {
       const match = route.pattern.exec(path);

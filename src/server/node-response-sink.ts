@@ -1,6 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { keepAliveFrame, type ResponseSink } from '../gateway/response-sink.js';
+
+const idleTicksPerKeepAlive = 4;
 
 const sseHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -12,7 +14,7 @@ const sseHeaders = {
 
 /**
  * ResponseSink over a Node ServerResponse. A client disconnect aborts `signal`, which aborts the
- * upstream call.
+ * upstream call and releases anyone waiting in drained().
  *
  * Stream frames bypass `res.write`: after the first frame (which carries the head), each write is
  * one pre-framed HTTP chunk written straight to the socket (Nagle off), so it leaves at once as
@@ -31,14 +33,21 @@ export class NodeResponseSink implements ResponseSink {
   private wroteSinceTick = false;
 
   constructor(
+    req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly baseHeaders: Record<string, string>,
     private readonly keepAliveMs: number,
   ) {
-    res.once('close', () => {
+    const onClose = (): void => {
       this.stopKeepAlive();
       if (!res.writableFinished) this.controller.abort();
-    });
+    };
+    res.once('close', onClose);
+    // A pipelined response gets no 'close' until it owns the socket; the socket closing is what
+    // says its client is gone.
+    const socket = req.socket;
+    socket.once('close', onClose);
+    res.once('finish', () => socket.off('close', onClose));
   }
 
   get signal(): AbortSignal {
@@ -61,9 +70,9 @@ export class NodeResponseSink implements ResponseSink {
     this.streaming = true;
     // The head is not flushed on its own: it leaves with the first frame, in the same packet.
     this.res.writeHead(200, { ...this.baseHeaders, ...sseHeaders });
-    // Ticks at half the interval: a keep-alive goes out after one to one and a half intervals of
+    // Ticks at a quarter of the interval: a keep-alive goes out after 1 to 1.25 intervals of
     // silence, and a write costs one boolean store instead of a timer reschedule.
-    this.keepAlive = setInterval(() => this.tick(), Math.max(1, Math.floor(this.keepAliveMs / 2)));
+    this.keepAlive = setInterval(() => this.tick(), Math.max(1, Math.floor(this.keepAliveMs / idleTicksPerKeepAlive)));
   }
 
   write(frames: string): boolean {
@@ -79,15 +88,16 @@ export class NodeResponseSink implements ResponseSink {
 
   drained(): Promise<void> {
     const stream = this.socket ?? this.res;
-    if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+    const signal = this.controller.signal;
+    if (!stream.writableNeedDrain || stream.destroyed || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         stream.off('drain', done);
-        this.res.off('close', done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       stream.on('drain', done);
-      this.res.on('close', done);
+      signal.addEventListener('abort', done);
     });
   }
 
@@ -104,7 +114,7 @@ export class NodeResponseSink implements ResponseSink {
       this.idleTicks = 0;
       return;
     }
-    if (++this.idleTicks < 2) return;
+    if (++this.idleTicks < idleTicksPerKeepAlive) return;
     this.idleTicks = 0;
     this.write(keepAliveFrame);
     this.wroteSinceTick = false;

@@ -5,6 +5,7 @@ import { isObject } from '../../core/json.js';
 const typeByKind: Record<ErrorKind, string> = {
   invalid_request: 'invalid_request_error',
   authentication: 'authentication_error',
+  permission: 'permission_error',
   not_found: 'invalid_request_error',
   request_too_large: 'invalid_request_error',
   upstream: 'upstream_error',

@@ -1,0 +1,66 @@
+import { GatewayError } from '../core/gateway-error.js';
+
+export interface WatchdogLimits {
+  /** From sending the request to the first content; 0 = no limit. */
+  firstTokenMs: number;
+  /** Longest silence after the first content; 0 = no limit. */
+  idleMs: number;
+}
+
+const idleTicks = 4;
+
+/**
+ * Gives up on an upstream that takes too long to its first token or falls silent mid-stream, by
+ * aborting the attempt's signal. Activity is one boolean store per read; the idle check ticks at
+ * a quarter of the limit, so a stall is detected after 1 to 1.25 times the limit.
+ */
+export class UpstreamWatchdog {
+  /** The timeout that fired, if one did: the reason the attempt was aborted. */
+  fired: GatewayError | undefined;
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private active = false;
+  private quietTicks = 0;
+
+  constructor(private readonly limits: WatchdogLimits, private readonly route: string) {
+    if (limits.firstTokenMs > 0) {
+      this.timer = setTimeout(() => this.fire(`sent no content within ${limits.firstTokenMs} ms`), limits.firstTokenMs);
+    }
+  }
+
+  /** Aborted when a limit is exceeded. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The first content arrived: from now on only silence counts. */
+  firstToken(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.limits.idleMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.active) {
+        this.active = false;
+        this.quietTicks = 0;
+      } else if (++this.quietTicks >= idleTicks) {
+        this.fire(`was silent for ${this.limits.idleMs} ms mid-stream`);
+      }
+    }, Math.max(1, Math.floor(this.limits.idleMs / idleTicks)));
+  }
+
+  /** Bytes arrived. */
+  activity(): void {
+    this.active = true;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fire(what: string): void {
+    this.stop();
+    this.fired = new GatewayError('upstream_timeout', `Upstream ${this.route} ${what}.`, { route: this.route });
+    this.controller.abort(this.fired);
+  }
+}
