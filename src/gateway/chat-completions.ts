@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../core/gateway-error.js';
 import { decodeChatRequest, type ChatRequest } from '../protocols/openai-chat/request.js';
-import type { ClientKey } from './authenticate.js';
+import type { ClientKey, KeyRing } from './authenticate.js';
 import type { RelayResult } from './attempt-result.js';
 import { openAiDialect } from './openai-dialect.js';
 import type { RequestMeter, RequestRecord } from './request-record.js';
@@ -20,26 +20,29 @@ export interface ChatSettings {
 
 export interface ChatCall {
   requestId: string;
-  key: ClientKey;
-  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+  /** Reads the request body (capped); rejects when it is too large or the client goes away. */
+  readBody: () => Promise<Buffer>;
   sink: ResponseSink;
   startedAt: number;
 }
 
 /**
- * POST /v1/chat/completions, top to bottom: decode -> route -> (admit: limits and budgets come
- * with the ledger) -> attempt routes until the commit point -> respond -> account. Every request
- * ends in exactly one record, whatever happened.
+ * POST /v1/chat/completions, top to bottom: authenticate -> decode -> route -> (admit: limits and
+ * budgets come with the ledger) -> attempt routes until the commit point -> respond -> account.
+ * Every request ends in exactly one record, whatever happened.
  */
 export async function handleChatCompletions(
   call: ChatCall,
-  deps: { routes: RouteTable; meter: RequestMeter; settings: ChatSettings },
+  deps: { keys: KeyRing; routes: RouteTable; meter: RequestMeter; settings: ChatSettings },
 ): Promise<void> {
+  let key: ClientKey | undefined;
   let request: ChatRequest | undefined;
   let result: RelayResult | undefined;
   let rejection: GatewayError | undefined;
   try {
-    request = decodeChatRequest(parseJson(call.body));
+    key = deps.keys.authenticate(call.headers);
+    request = decodeChatRequest(parseJson(await call.readBody()));
     const model = deps.routes.resolve(request.model);
     const common = { request, model, sink: call.sink, dialect: openAiDialect, startedAt: call.startedAt };
     result = request.stream
@@ -49,7 +52,7 @@ export async function handleChatCompletions(
     rejection = toGatewayError(error);
     respondError(call.sink, openAiDialect, rejection);
   } finally {
-    deps.meter.record(toRecord(call, request, result, rejection));
+    deps.meter.record(toRecord({ call, key, request, result, rejection }));
   }
 }
 
@@ -71,12 +74,20 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function toRecord(call: ChatCall, request: ChatRequest | undefined, result: RelayResult | undefined, rejection: GatewayError | undefined): RequestRecord {
+interface Settled {
+  call: ChatCall;
+  key: ClientKey | undefined;
+  request: ChatRequest | undefined;
+  result: RelayResult | undefined;
+  rejection: GatewayError | undefined;
+}
+
+function toRecord({ call, key, request, result, rejection }: Settled): RequestRecord {
   const error = rejection ?? result?.error;
   const aborted = call.sink.signal.aborted && result?.outcome !== 'ok';
   return {
     requestId: call.requestId,
-    keyName: call.key.name,
+    keyName: key?.name,
     model: request?.model,
     route: result?.route?.label,
     protocol: 'openai',

@@ -48,6 +48,7 @@ export class Gateway {
           apiKey: provider.api_key,
           headers: provider.headers,
           sendStreamOptions: provider.send_stream_options,
+          reasoningField: provider.reasoning_field,
           maxConnections: provider.max_connections,
           timeouts: { connectMs: provider.timeouts.connect, firstTokenMs: provider.timeouts.first_token, idleMs: provider.timeouts.idle },
           userAgent: `sluice/${sluiceVersion}`,
@@ -81,7 +82,7 @@ export class Gateway {
   }
 
   chatCompletions(call: ChatCall): Promise<void> {
-    return handleChatCompletions(call, { routes: this.routes, meter: this.meter, settings: this.chatSettings });
+    return handleChatCompletions(call, { keys: this.keys, routes: this.routes, meter: this.meter, settings: this.chatSettings });
   }
 
   /** GET /v1/models in OpenAI's list shape. */

@@ -14,7 +14,7 @@ import { readChunks, readText } from './upstream-body.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
-import type { ModelEntry, Route } from './route-table.js';
+import { targetOf, type ModelEntry, type Route } from './route-table.js';
 
 export interface StreamRelayOptions {
   request: ChatRequest;
@@ -97,7 +97,7 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
 async function attempt(route: Route, options: StreamRelayOptions, result: RelayResult, onAccepted: () => void): Promise<AttemptEnd> {
   const { sink, request } = options;
   // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-  const body = encodeUpstreamChatBody(request, route.upstreamModel, route.provider.sendStreamOptions);
+  const body = encodeUpstreamChatBody(request, targetOf(route));
   const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label);
   try {
     return await relayAttempt({ route, body, watchdog, options, result, onAccepted });

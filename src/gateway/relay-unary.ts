@@ -12,7 +12,7 @@ import { readText } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
-import type { ModelEntry, Route } from './route-table.js';
+import { targetOf, type ModelEntry, type Route } from './route-table.js';
 
 export interface UnaryRelayOptions {
   request: ChatRequest;
@@ -37,7 +37,7 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
     result.attempts++;
     result.route = route;
     // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-    const body = encodeUpstreamChatBody(options.request, route.upstreamModel, route.provider.sendStreamOptions);
+    const body = encodeUpstreamChatBody(options.request, targetOf(route));
     // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
     const watchdog = new UpstreamWatchdog({ firstTokenMs: route.provider.timeouts.firstTokenMs, idleMs: 0 }, route.label);
     try {

@@ -7,6 +7,7 @@ export interface OpenAiCompatibleOptions {
   apiKey: string | undefined;
   headers: Record<string, string>;
   sendStreamOptions: boolean;
+  reasoningField: 'reasoning_content' | 'reasoning' | undefined;
   maxConnections: number;
   timeouts: UpstreamTimeouts;
   userAgent: string;
@@ -21,6 +22,7 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly protocol = 'openai-chat' as const;
   readonly name: string;
   readonly sendStreamOptions: boolean;
+  readonly reasoningField: 'reasoning_content' | 'reasoning' | undefined;
   readonly timeouts: UpstreamTimeouts;
   private readonly transport: HttpTransport;
   /** Request headers for stream and non-stream calls, built once. */
@@ -30,6 +32,7 @@ export class OpenAiCompatibleProvider implements Provider {
   constructor(options: OpenAiCompatibleOptions) {
     this.name = options.name;
     this.sendStreamOptions = options.sendStreamOptions;
+    this.reasoningField = options.reasoningField;
     this.timeouts = options.timeouts;
     this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: options.timeouts.connectMs });
     const headers = {

@@ -37,6 +37,8 @@ export interface Provider {
   readonly protocol: UpstreamProtocol;
   /** Quirk: the upstream accepts `stream_options` (some OpenAI-compatible servers reject it). */
   readonly sendStreamOptions: boolean;
+  /** Quirk: what the upstream calls reasoning in assistant messages it is sent. */
+  readonly reasoningField: 'reasoning_content' | 'reasoning' | undefined;
   readonly timeouts: UpstreamTimeouts;
   chatCompletions(call: UpstreamCall): Promise<UpstreamResponse>;
   close(): Promise<void>;

@@ -34,11 +34,14 @@ export function createHttpServer(gateway: Gateway): http.Server {
   const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
   const maxBody = gateway.config.max_request_size;
 
-  const chat: Handler = async (ctx) => {
-    const key = gateway.authenticate(ctx.req.headers);
-    const body = await readBody(ctx.req, maxBody);
-    await gateway.chatCompletions({ requestId: ctx.requestId, key, body, sink: ctx.sink, startedAt: ctx.startedAt });
-  };
+  const chat: Handler = (ctx) =>
+    gateway.chatCompletions({
+      requestId: ctx.requestId,
+      headers: ctx.req.headers,
+      readBody: () => readBody(ctx.req, maxBody),
+      sink: ctx.sink,
+      startedAt: ctx.startedAt,
+    });
   const models: Handler = (ctx) => {
     gateway.authenticate(ctx.req.headers);
     ctx.sink.sendJson(200, JSON.stringify(gateway.modelList()));
@@ -66,8 +69,6 @@ export function createHttpServer(gateway: Gateway): http.Server {
     void dispatch(ctx).catch((error: unknown) => {
       const failure = toGatewayError(error);
       if (failure.code === 'internal_error') gateway.logger.error('unhandled error', { requestId, error });
-      // An oversized body is not read; close the connection instead of draining it.
-      if (failure.code === 'request_too_large' && !res.headersSent) res.setHeader('connection', 'close');
       respondError(sink, openAiDialect, failure);
       if (!res.writableEnded && !sink.streaming) res.end();
     });

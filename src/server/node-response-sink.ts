@@ -33,7 +33,7 @@ export class NodeResponseSink implements ResponseSink {
   private wroteSinceTick = false;
 
   constructor(
-    req: IncomingMessage,
+    private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly baseHeaders: Record<string, string>,
     private readonly keepAliveMs: number,
@@ -59,6 +59,9 @@ export class NodeResponseSink implements ResponseSink {
     this.res.writeHead(status, {
       ...this.baseHeaders,
       ...headers,
+      // An answer given before the request body was read (401, 413...): close the connection
+      // rather than have Node read and discard an upload nobody wants.
+      ...(this.req.complete ? {} : { connection: 'close' }),
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
     });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../../core/gateway-error.js';
-import type { JsonObject } from '../../core/json.js';
+import { isObject, type JsonObject } from '../../core/json.js';
 
 /**
  * What Sluice checks of a Chat Completions request. Loose objects: vendor fields Sluice does not
@@ -53,19 +53,29 @@ export function decodeChatRequest(payload: unknown): ChatRequest {
   return { body, model: parsed.data.model, stream, includeUsage: stream && parsed.data.stream_options?.include_usage === true };
 }
 
+/** What an upstream route needs the request to say. */
+export interface UpstreamTarget {
+  model: string;
+  /** Quirk: the upstream accepts `stream_options`. */
+  sendStreamOptions: boolean;
+  /** Quirk: what the upstream calls reasoning in assistant messages of the history. */
+  reasoningField: 'reasoning_content' | 'reasoning' | undefined;
+}
+
 /**
  * The body sent to an OpenAI-compatible upstream: the client's body with the upstream's model
  * name, and, for streams, `include_usage` forced on so every request can be accounted even when
  * the client did not ask for usage (the usage chunk is then removed on the way back).
  */
-export function encodeUpstreamChatBody(request: ChatRequest, upstreamModel: string, sendStreamOptions: boolean): string {
-  const body: JsonObject = { ...request.body, model: upstreamModel };
-  if (request.stream && sendStreamOptions) {
+export function encodeUpstreamChatBody(request: ChatRequest, target: UpstreamTarget): string {
+  const body: JsonObject = { ...request.body, model: target.model };
+  if (request.stream && target.sendStreamOptions) {
     const clientOptions = request.body.stream_options;
     body.stream_options = { ...(typeof clientOptions === 'object' && clientOptions !== null ? clientOptions : {}), include_usage: true };
-  } else if (!sendStreamOptions) {
+  } else if (!target.sendStreamOptions) {
     delete body.stream_options;
   }
+  if (target.reasoningField !== undefined) body.messages = renameReasoning(body.messages, target.reasoningField);
   try {
     return JSON.stringify(body);
   } catch (error) {
@@ -73,6 +83,21 @@ export function encodeUpstreamChatBody(request: ChatRequest, upstreamModel: stri
     if (error instanceof RangeError) throw new GatewayError('invalid_request', 'The request body is nested too deeply to forward.');
     throw error;
   }
+}
+
+/**
+ * Reasoning replayed in assistant history under the name the upstream expects (DeepSeek wants
+ * `reasoning_content`, vLLM now `reasoning`). Messages are copied, never changed in place.
+ */
+function renameReasoning(messages: unknown, field: 'reasoning_content' | 'reasoning'): unknown {
+  const other = field === 'reasoning' ? 'reasoning_content' : 'reasoning';
+  const needsRename = (m: unknown): m is JsonObject => isObject(m) && m.role === 'assistant' && other in m;
+  if (!Array.isArray(messages) || !messages.some(needsRename)) return messages;
+  return messages.map((m: unknown) => {
+    if (!needsRename(m)) return m;
+    const { [other]: value, ...rest } = m;
+    return { ...rest, [field]: rest[field] ?? value };
+  });
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
