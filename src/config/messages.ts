@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { PathSegment } from './locate.js';
 import { closest, knownKeysAt } from './suggest.js';
 import { describeInput } from './units.js';
+import { isObject } from '../core/json.js';
 
 export interface IssueReport {
   path: PathSegment[];
@@ -30,9 +31,6 @@ function didYouMean(word: string, candidates: readonly string[]): string {
   return match === undefined ? '' : ` (did you mean "${match}"?)`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function invalidType(issue: z.core.$ZodIssueInvalidType, path: PathSegment[]): string {
   const last = path[path.length - 1];
@@ -52,8 +50,8 @@ function invalidUnion(issue: z.core.$ZodIssueInvalidUnion, path: PathSegment[]):
     return `invalid value ${describeInput(issue.input)}`;
   }
   const options = issue.options.map(String);
-  const value = isRecord(issue.input) ? issue.input[discriminator] : undefined;
-  if (!isRecord(issue.input)) return `expected a mapping, got ${describeInput(issue.input)}`;
+  const value = isObject(issue.input) ? issue.input[discriminator] : undefined;
+  if (!isObject(issue.input)) return `expected a mapping, got ${describeInput(issue.input)}`;
   if (value === undefined) return `missing required key "${discriminator}" (one of: ${options.join(', ')})`;
   const hint = typeof value === 'string' ? didYouMean(value, options) : '';
   return `unknown ${discriminator} ${describeInput(value)}, expected one of: ${options.join(', ')}${hint}`;
@@ -75,7 +73,7 @@ export function describeIssue(issue: z.core.$ZodIssue, schema: z.core.$ZodType, 
       return [{ path, target: 'value', message: invalidType(issue, path) }];
     case 'invalid_union': {
       // A non-object input is reported on the entry itself, not on its discriminator.
-      const onEntry = !isRecord(issue.input) && path[path.length - 1] === issue.discriminator;
+      const onEntry = !isObject(issue.input) && path[path.length - 1] === issue.discriminator;
       return [{ path: onEntry ? path.slice(0, -1) : path, target: 'value', message: invalidUnion(issue, path) }];
     }
     case 'invalid_key': {

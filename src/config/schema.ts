@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import { integerBetween, parseDuration, parseSize, sizes, type Parsed } from './units.js';
+import { isObject } from '../core/json.js';
+import { LOG_LEVELS } from '../observability/logger.js';
 
 /** Wraps a units.ts parser so its operator-facing message becomes the issue message. */
 function scalar<T>(parse: (input: unknown) => Parsed<T>) {
@@ -29,7 +31,6 @@ function section<S extends z.ZodType>(schema: S) {
 
 const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 export const streamingSchema = z.strictObject({
   // After this long without a first token, SSE headers and keep-alives go out anyway.
@@ -186,11 +187,7 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type KeyConfig = z.output<typeof keySchema>;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 interface CrossFieldIssue {
   path: (string | number)[];
@@ -200,12 +197,12 @@ interface CrossFieldIssue {
 /** Checks that span sections: routes name defined providers; key names and secrets are unique. */
 export function crossFieldIssues(value: unknown): CrossFieldIssue[] {
   const issues: CrossFieldIssue[] = [];
-  if (!isRecord(value)) return issues;
+  if (!isObject(value)) return issues;
   const { providers, models, keys } = value;
-  if (isRecord(providers) && isRecord(models)) {
+  if (isObject(providers) && isObject(models)) {
     const defined = Object.keys(providers).join(', ') || 'none';
     for (const [name, model] of Object.entries(models)) {
-      if (!isRecord(model) || !Array.isArray(model.routes)) continue;
+      if (!isObject(model) || !Array.isArray(model.routes)) continue;
       model.routes.forEach((route: unknown, i) => {
         // A malformed route is reported by the route schema itself.
         if (typeof route !== 'string') return;
@@ -222,7 +219,7 @@ export function crossFieldIssues(value: unknown): CrossFieldIssue[] {
     const names = new Map<string, number>();
     const secrets = new Map<string, number>();
     keys.forEach((entry: unknown, i) => {
-      if (!isRecord(entry)) return;
+      if (!isObject(entry)) return;
       const { name, key } = entry;
       if (typeof name === 'string' && name !== '') {
         const first = names.get(name);

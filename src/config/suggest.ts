@@ -3,6 +3,7 @@
  * misspelling, so `bse_url` is answered with `base_url` instead of a bare "unknown key".
  */
 import { z } from 'zod';
+import { isObject } from '../core/json.js';
 
 /**
  * Edit distance counting insertions, deletions, substitutions and swaps of neighbours
@@ -44,9 +45,6 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Strips wrappers (defaults, optionals, preprocess and transform pipes) down to the structural schema. */
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
@@ -68,7 +66,7 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
 /** For a discriminated union, the option the data selects (by its discriminator value). */
 function pickOption(schema: z.ZodDiscriminatedUnion, data: unknown): z.core.$ZodType | undefined {
   const discriminator = schema._zod.def.discriminator;
-  const value = isRecord(data) ? data[discriminator] : undefined;
+  const value = isObject(data) ? data[discriminator] : undefined;
   return schema.options.find((option) => {
     const shape = unwrap(option);
     if (!(shape instanceof z.ZodObject)) return false;
@@ -95,7 +93,7 @@ export function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[
     else return [];
     if (current === undefined) return [];
     if (Array.isArray(value)) value = typeof segment === 'number' ? value[segment] : undefined;
-    else value = isRecord(value) ? value[String(segment)] : undefined;
+    else value = isObject(value) ? value[String(segment)] : undefined;
     current = unwrap(current);
     step();
   }

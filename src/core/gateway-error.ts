@@ -23,7 +23,6 @@ export const errorCatalogue = {
   upstream_timeout: { status: 504, kind: 'timeout' },
   // Ours.
   internal_error: { status: 500, kind: 'internal' },
-  shutting_down: { status: 503, kind: 'overloaded' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -72,10 +71,6 @@ export class GatewayError extends Error {
     return errorCatalogue[this.code].kind;
   }
 
-  /** A failure that came from an upstream: before the commit point the next route may be tried. */
-  get isUpstreamFailure(): boolean {
-    return this.kind === 'upstream' || this.kind === 'timeout';
-  }
 }
 
 /** Anything thrown becomes a GatewayError; unknown throwables are internal errors. */

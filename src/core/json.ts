@@ -5,6 +5,3 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function stringOr<T>(value: unknown, fallback: T): string | T {
-  return typeof value === 'string' ? value : fallback;
-}

@@ -17,9 +17,6 @@ export interface Usage {
   source: 'reported' | 'estimated';
 }
 
-export function emptyUsage(source: Usage['source'] = 'reported'): Usage {
-  return { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0, source };
-}
 
 /** A non-negative integer from an untrusted counter, 0 otherwise. */
 export function tokenCount(value: unknown): number {

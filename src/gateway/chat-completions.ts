@@ -99,5 +99,12 @@ function toRecord({ call, key, request, result, rejection }: Settled): RequestRe
     attempts: result?.attempts ?? 0,
     usage: result?.usage,
     errorCode: error?.code,
+    errorMessage: error === undefined ? undefined : describeForOperator(error),
   };
+}
+
+/** The error's message plus its cause (e.g. the upstream address a connection failed to), for logs. */
+function describeForOperator(error: GatewayError): string {
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause === undefined || error.message.includes(cause) ? error.message : `${error.message} (${cause})`;
 }

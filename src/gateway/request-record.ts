@@ -19,6 +19,8 @@ export interface RequestRecord {
   attempts: number;
   usage: Usage | undefined;
   errorCode: string | undefined;
+  /** What went wrong, for the operator (the client got the same minus internal detail). */
+  errorMessage: string | undefined;
 }
 
 /** Where request records go. The usage ledger (storage) implements it; until then, the log. */

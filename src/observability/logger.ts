@@ -3,7 +3,8 @@
  * lifecycle events, never per chunk, so a synchronous write of a preformatted line is cheap enough
  * and keeps ordering simple. Secrets never reach it: callers pass key names, not keys.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, unknown>;
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };

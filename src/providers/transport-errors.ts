@@ -5,17 +5,16 @@ const timeoutCodes = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /**
  * A failure to talk to an upstream at all (refused, reset, DNS, timeout) as a GatewayError naming
- * the route. Aborts caused by the client are re-thrown as they are: they are not upstream faults.
+ * the route. Callers check for client aborts first (isAbortError): those are not upstream faults.
+ * The client sees the error code, not the upstream's address; the cause keeps the detail.
  */
 export function transportError(error: unknown, route: string): GatewayError {
   if (error instanceof GatewayError) return error;
   const code = errorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
   if (code !== undefined && timeoutCodes.has(code)) {
-    return new GatewayError('upstream_timeout', `Upstream ${route} timed out (${code}): ${detail}`, { route, cause: error });
+    return new GatewayError('upstream_timeout', `Upstream ${route} timed out (${code}).`, { route, cause: error });
   }
-  const suffix = code !== undefined && !detail.includes(code) ? ` (${code})` : '';
-  return new GatewayError('upstream_unreachable', `Upstream ${route} could not be reached: ${detail}${suffix}`, { route, cause: error });
+  return new GatewayError('upstream_unreachable', `Upstream ${route} could not be reached (${code ?? 'connection failed'}).`, { route, cause: error });
 }
 
 export function isAbortError(error: unknown): boolean {

@@ -11,7 +11,6 @@ const typeByKind: Record<ErrorKind, string> = {
   upstream: 'upstream_error',
   timeout: 'timeout_error',
   internal: 'server_error',
-  overloaded: 'server_error',
 };
 
 export interface OpenAiErrorObject {
