@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../core/gateway-error.js';
-import { isObject, type JsonObject } from '../core/json.js';
-import { SseDecoder, SseEventTooLargeError, type SseEvent } from '../sse/sse-decoder.js';
-import { encodeSseData } from '../sse/sse-encoder.js';
+import { SseDecoder, SseEventTooLargeError } from '../sse/sse-decoder.js';
 import { encodeUpstreamChatBody, type ChatRequest } from '../protocols/openai-chat/request.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
-import { OpenAiStreamNormalizer } from '../protocols/openai-chat/stream-normalizer.js';
+import { OpenAiStreamPassthrough } from '../protocols/openai-chat/stream-passthrough.js';
 import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
@@ -31,7 +29,6 @@ export interface StreamRelayOptions {
 
 /** Frames held before the commit point; past this the stream is committed anyway. */
 const maxHeldBytes = 256 * 1024;
-const doneFrame = 'data: [DONE]\n\n';
 
 type AttemptEnd = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError; committed: boolean };
 
@@ -133,31 +130,14 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
   if (isJson(response)) return { kind: 'failed', error: await jsonInsteadOfStream(response, route.label), committed: false };
   onAccepted();
 
-  const normalizer = new OpenAiStreamNormalizer(request.includeUsage);
+  const translator = new OpenAiStreamPassthrough(request.includeUsage, route.label);
   let out = '';
   let held = '';
-  let sawContent = false;
   let committed = false;
-  let done = false;
-  const decoder = new SseDecoder(
-    (event) => {
-      if (done) return;
-      if (event.data === '[DONE]') {
-        done = true;
-        return;
-      }
-      let normalized: { json: string | undefined; content: boolean } | undefined =
-        event.event === undefined ? normalizer.normalizeUnparsed(event.data) : undefined;
-      if (normalized === undefined) {
-        const chunk = parseChunk(event, route.label);
-        if (chunk === undefined) return; // not a chunk (e.g. an empty ping object): nothing for the client
-        normalized = normalizer.normalize(chunk, event.data);
-      }
-      if (normalized.content) sawContent = true;
-      if (normalized.json !== undefined) out += dataFrame(normalized.json);
-    },
-    { maxEventBytes: options.maxEventBytes, dispatchIncompleteAtEnd: true },
-  );
+  const decoder = new SseDecoder((event) => void (out += translator.push(event)), {
+    maxEventBytes: options.maxEventBytes,
+    dispatchIncompleteAtEnd: true,
+  });
   const commit = (): void => {
     committed = true;
     watchdog.firstToken();
@@ -171,8 +151,8 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
       watchdog.activity();
       decoder.push(bytes);
       if (!committed) {
-        if (!sawContent) {
-          if (done) throw noOutput(route.label);
+        if (!translator.sawContent) {
+          if (translator.finished) throw noOutput(route.label);
           if (held.length + out.length < maxHeldBytes) {
             held += out;
             out = '';
@@ -183,24 +163,25 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
       }
       const flowing = out === '' || sink.write(out);
       out = '';
-      if (done) {
+      if (translator.finished) {
         // The client has everything; the upstream's remaining bytes drain in the background.
-        finishClient(sink, normalizer);
+        sink.write(translator.closingFrames());
+        sink.end();
         return 'stop';
       }
       return flowing ? undefined : sink.drained();
     });
-    if (!done) {
+    if (!translator.finished) {
       decoder.end();
-      if (!done && !normalizer.allChoicesFinished) {
+      if (!translator.finished && !translator.completeWithoutTerminator) {
         throw new GatewayError('upstream_incomplete', `Upstream ${route.label} ended the stream before it was complete.`, { route: route.label });
       }
       if (!committed) {
-        if (!sawContent) throw noOutput(route.label);
+        if (!translator.sawContent) throw noOutput(route.label);
         commit();
       }
-      if (out !== '') sink.write(out);
-      finishClient(sink, normalizer);
+      sink.write(out + translator.closingFrames());
+      sink.end();
     }
     return { kind: 'done' };
   } catch (error) {
@@ -210,43 +191,9 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
     if (committed) respondError(sink, options.dialect, failure);
     return { kind: 'failed', error: failure, committed };
   } finally {
-    result.usage = normalizer.usage;
-    result.finishReasons = normalizer.finishReasons;
+    result.usage = translator.usage;
+    result.finishReasons = translator.finishReasons;
   }
-}
-
-/** The stream's proper end: the separate usage chunk when owed, then [DONE], then close. */
-function finishClient(sink: ResponseSink, normalizer: OpenAiStreamNormalizer): void {
-  const usageChunk = normalizer.trailingUsageChunk();
-  sink.write(usageChunk === undefined ? doneFrame : `data: ${usageChunk}\n\n${doneFrame}`);
-  sink.end();
-}
-
-/**
- * One upstream event as a chunk object; in-band errors (OpenAI `{"error":...}`, vLLM's
- * `{"object":"error"}`, `event: error`) and malformed frames become failures. An object that is
- * neither a chunk nor an error (no `choices`, no `usage`) is not for the client: undefined.
- */
-function parseChunk(event: SseEvent, route: string): JsonObject | undefined {
-  let chunk: unknown;
-  try {
-    chunk = JSON.parse(event.data);
-  } catch {
-    throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent a malformed event: ${event.data.slice(0, 200)}`, { route });
-  }
-  const details = readUpstreamError(chunk);
-  if (event.event === 'error' || details !== undefined) {
-    throw new GatewayError('upstream_stream_error', `Upstream ${route} reported an error: ${details?.message ?? event.data.slice(0, 200)}`, {
-      route, upstreamType: details?.type, upstreamCode: details?.code, param: details?.param,
-    });
-  }
-  if (!isObject(chunk)) throw new GatewayError('upstream_protocol_error', `Upstream ${route} sent an event that is not a chunk object.`, { route });
-  return Array.isArray(chunk.choices) || isObject(chunk.usage) ? chunk : undefined;
-}
-
-/** An SSE data frame; JSON with line breaks (legal whitespace) needs one `data:` line per line. */
-function dataFrame(json: string): string {
-  return json.includes('\n') ? encodeSseData(json) : `data: ${json}\n\n`;
 }
 
 function isJson(response: UpstreamResponse): boolean {

@@ -1,0 +1,22 @@
+import type { Usage } from '../core/usage.js';
+import type { SseEvent } from '../sse/sse-decoder.js';
+
+/**
+ * Turns one upstream stream into the client's protocol, event by event. One per attempt. The
+ * relay owns timing (commit point, backpressure, keep-alives); the translator owns the bytes.
+ */
+export interface StreamTranslator {
+  /** Client frames for one upstream event ('' for none). Throws a GatewayError for an in-band
+   *  error or a malformed event. */
+  push(event: SseEvent): string;
+  /** Some event so far carried content: the commit point has been reached. */
+  readonly sawContent: boolean;
+  /** The upstream said it has finished (its terminator arrived). */
+  readonly finished: boolean;
+  /** At EOF without a terminator: whether what arrived is nevertheless a complete answer. */
+  readonly completeWithoutTerminator: boolean;
+  /** The frames that end a successful stream (e.g. a trailing usage chunk, then [DONE]). */
+  closingFrames(): string;
+  readonly usage: Usage | undefined;
+  readonly finishReasons: string[];
+}
