@@ -95,7 +95,7 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
   const { sink, request } = options;
   // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
   const body = encodeUpstreamChatBody(request, targetOf(route));
-  const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label);
+  const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label, options.sink.signal);
   try {
     return await relayAttempt({ route, body, watchdog, options, result, onAccepted });
   } finally {
@@ -115,10 +115,9 @@ interface Attempt {
 
 async function relayAttempt({ route, body, watchdog, options, result, onAccepted }: Attempt): Promise<AttemptEnd> {
   const { sink, request } = options;
-  const signal = AbortSignal.any([sink.signal, watchdog.signal]);
   let response: UpstreamResponse;
   try {
-    response = await route.provider.chatCompletions({ body, stream: true, signal });
+    response = await route.provider.chatCompletions({ body, stream: true, signal: watchdog.signal });
   } catch (error) {
     if (watchdog.fired) return { kind: 'failed', error: watchdog.fired, committed: false };
     if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };

@@ -39,9 +39,9 @@ export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResul
     // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
     const body = encodeUpstreamChatBody(options.request, targetOf(route));
     // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
-    const watchdog = new UpstreamWatchdog({ firstTokenMs: route.provider.timeouts.firstTokenMs, idleMs: 0 }, route.label);
+    const watchdog = new UpstreamWatchdog({ firstTokenMs: route.provider.timeouts.firstTokenMs, idleMs: 0 }, route.label, sink.signal);
     try {
-      const text = await fetchCompletion(route, body, AbortSignal.any([options.sink.signal, watchdog.signal]), options.maxResponseBytes);
+      const text = await fetchCompletion(route, body, watchdog.signal, options.maxResponseBytes);
       const normalized = normalizeCompletion(parseCompletion(text, route.label), text);
       result.usage = normalized.usage;
       result.finishReasons = normalized.finishReasons;
