@@ -11,13 +11,14 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import { startScriptedUpstream, sseHeaders, writeFrames, sleep, type ScriptedUpstream, type UpstreamScript, type UpstreamRequest } from './support/scripted-upstream.js';
+import { sdkChunks } from './support/sdk-chunks.js';
 import { chunk, textStream } from './support/chunks.js';
 import { startSluice, clientKey, eventually, type TestSluice } from './support/sluice.js';
 import { checkOpenAiStream } from './support/openai-wire-check.js';
+import { rawHttpRequest, type RawHttpRequestOptions, type RawHttpResponse } from './support/raw-http.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -100,15 +101,6 @@ async function sdkFinal(client: OpenAI, body: Json): Promise<OpenAI.Chat.Complet
   return client.chat.completions.stream(params as any, { signal: signal() }).finalChatCompletion();
 }
 
-async function sdkChunks(client: OpenAI, body: Json, onChunk?: (c: Json) => void): Promise<Json[]> {
-  const stream = await client.chat.completions.create({ ...(body as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming), stream: true }, { signal: signal() });
-  const out: Json[] = [];
-  for await (const c of stream) {
-    out.push(c as unknown as Json);
-    onChunk?.(c as unknown as Json);
-  }
-  return out;
-}
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -174,98 +166,12 @@ function evSplit(data: object, at: string): string {
 const role = (id = 'chatcmpl-test') => chunk({ role: 'assistant', content: '' }, null, { id });
 const secondRoute = () => streamOf(textStream(['Hello', ' from', ' b'], { id: 'chatcmpl-b' }));
 
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  startedAt: number;
-  headersAt: number;
-  text: string;
-  pieces: { at: number; text: string }[];
-  done: Promise<void>;
-  endedAt: number | undefined;
-  waitFor(predicate: (text: string) => boolean, ms?: number): Promise<void>;
-  destroy(): void;
+/** Raw HTTP on a fresh connection each time (no pooled keep-alive sockets between tests). */
+function rawRequest(url: string, options: RawHttpRequestOptions = {}): Promise<RawHttpResponse> {
+  return rawHttpRequest(url, { agent: false, ...options });
 }
 
-/** A raw HTTP request; resolves when the response head arrives. The body is collected with arrival times. */
-function rawRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: object | string; timeoutMs?: number; auth?: boolean } = {},
-): Promise<RawResponse> {
-  const startedAt = Date.now();
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-  const headers: Record<string, string> = {
-    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    ...(options.auth === false ? {} : { authorization: `Bearer ${clientKey}` }),
-    ...options.headers,
-  };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false });
-    const hardTimeout = setTimeout(() => req.destroy(new Error('raw request timed out')), options.timeoutMs ?? 15_000);
-    req.on('error', (error) => {
-      clearTimeout(hardTimeout);
-      reject(error);
-    });
-    req.on('response', (res) => {
-      res.setEncoding('utf8');
-      const waiters: { predicate: (text: string) => boolean; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
-      let finish!: () => void;
-      const out: RawResponse = {
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        startedAt,
-        headersAt: Date.now(),
-        text: '',
-        pieces: [],
-        done: new Promise<void>((r) => (finish = r)),
-        endedAt: undefined,
-        waitFor: (predicate, ms = 5000) =>
-          new Promise<void>((resolveWait, rejectWait) => {
-            if (predicate(out.text)) return resolveWait();
-            if (out.endedAt !== undefined) return rejectWait(new Error(`response ended before the awaited text; got: ${out.text.slice(-500)}`));
-            const timer = setTimeout(() => {
-              waiters.splice(waiters.findIndex((w) => w.timer === timer), 1);
-              rejectWait(new Error(`timed out waiting for text; got: ${JSON.stringify(out.text.slice(-500))}`));
-            }, ms);
-            waiters.push({ predicate, resolve: resolveWait, reject: rejectWait, timer });
-          }),
-        destroy: () => {
-          req.destroy();
-          res.destroy();
-        },
-      };
-      res.on('data', (s: string) => {
-        out.text += s;
-        out.pieces.push({ at: Date.now(), text: s });
-        for (const w of [...waiters]) {
-          if (w.predicate(out.text)) {
-            clearTimeout(w.timer);
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve();
-          }
-        }
-      });
-      const onEnd = (): void => {
-        if (out.endedAt !== undefined) return;
-        out.endedAt = Date.now();
-        clearTimeout(hardTimeout);
-        for (const w of waiters.splice(0)) {
-          clearTimeout(w.timer);
-          w.reject(new Error(`response ended before the awaited text; got: ${out.text.slice(-500)}`));
-        }
-        finish();
-      };
-      res.on('end', onEnd);
-      res.on('close', onEnd);
-      res.on('error', () => onEnd());
-      resolve(out);
-    });
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
-}
-
-async function rawChat(h: Harness, body: Json, options: { headers?: Record<string, string>; auth?: boolean } = {}): Promise<RawResponse> {
+async function rawChat(h: Harness, body: Json, options: { headers?: Record<string, string>; auth?: boolean } = {}): Promise<RawHttpResponse> {
   const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body, ...options });
   await raw.done;
   return raw;

@@ -11,8 +11,10 @@ import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import OpenAI, { APIError, APIUserAbortError, InternalServerError, RateLimitError } from 'openai';
 import { startScriptedUpstream, sseHeaders, writeFrames, sleep, type ScriptedUpstream, type UpstreamScript, type UpstreamRequest } from './support/scripted-upstream.js';
+import { sdkChunks } from './support/sdk-chunks.js';
 import { chunk, usageChunk, textStream } from './support/chunks.js';
 import { startSluice, configFor, clientKey, eventually, type TestSluice } from './support/sluice.js';
+import { rawHttpRequest, type RawHttpResponse } from './support/raw-http.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -117,107 +119,8 @@ async function within(promise: Promise<unknown>, ms: number): Promise<'ok' | 'ti
   }
 }
 
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  startedAt: number;
-  headersAt: number;
-  text: string;
-  pieces: { at: number; text: string }[];
-  /** Resolves when the response ended or the connection closed. */
-  done: Promise<void>;
-  endedAt: number | undefined;
-  /** The body ended properly (not cut). */
-  complete: boolean;
-  waitFor(predicate: (text: string) => boolean, ms?: number): Promise<void>;
-  destroy(): void;
-}
-
-/** A raw HTTP request; resolves when the response head arrives. The body is collected with arrival times. */
-function rawRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: object | string | Buffer; timeoutMs?: number; auth?: boolean } = {},
-): Promise<RawResponse> {
-  const startedAt = Date.now();
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
-  const headers: Record<string, string> = {
-    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    ...(options.auth === false ? {} : { authorization: `Bearer ${clientKey}` }),
-    ...options.headers,
-  };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers });
-    const hardTimeout = setTimeout(() => req.destroy(new Error('raw request timed out')), options.timeoutMs ?? 15_000);
-    req.on('error', (error) => {
-      clearTimeout(hardTimeout);
-      reject(error);
-    });
-    req.on('response', (res) => {
-      res.setEncoding('utf8');
-      const waiters: { predicate: (text: string) => boolean; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
-      const check = (): void => {
-        for (const w of [...waiters]) {
-          if (w.predicate(out.text)) {
-            clearTimeout(w.timer);
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve();
-          }
-        }
-      };
-      let finish!: () => void;
-      const out: RawResponse = {
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        startedAt,
-        headersAt: Date.now(),
-        text: '',
-        pieces: [],
-        done: new Promise<void>((r) => (finish = r)),
-        endedAt: undefined,
-        complete: false,
-        waitFor: (predicate, ms = 5000) =>
-          new Promise<void>((resolveWait, rejectWait) => {
-            if (predicate(out.text)) return resolveWait();
-            if (out.endedAt !== undefined) return rejectWait(new Error(`response ended before the awaited text; got: ${out.text.slice(-500)}`));
-            const timer = setTimeout(() => {
-              waiters.splice(waiters.findIndex((w) => w.timer === timer), 1);
-              rejectWait(new Error(`timed out waiting for text; got: ${out.text.slice(-500)}`));
-            }, ms);
-            waiters.push({ predicate, resolve: resolveWait, reject: rejectWait, timer });
-          }),
-        destroy: () => {
-          req.destroy();
-          res.destroy();
-        },
-      };
-      res.on('data', (s: string) => {
-        out.text += s;
-        out.pieces.push({ at: Date.now(), text: s });
-        check();
-      });
-      const onEnd = (): void => {
-        if (out.endedAt !== undefined) return;
-        out.endedAt = Date.now();
-        out.complete = res.complete;
-        clearTimeout(hardTimeout);
-        for (const w of waiters.splice(0)) {
-          clearTimeout(w.timer);
-          w.reject(new Error(`response ended before the awaited text; got: ${out.text.slice(-500)}`));
-        }
-        finish();
-      };
-      res.on('end', onEnd);
-      res.on('close', onEnd);
-      res.on('error', () => onEnd());
-      resolve(out);
-    });
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
-}
-
-async function rawChat(h: Harness, body: Json, headers: Record<string, string> = {}): Promise<RawResponse> {
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body, headers });
+async function rawChat(h: Harness, body: Json, headers: Record<string, string> = {}): Promise<RawHttpResponse> {
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body, headers });
   await raw.done;
   return raw;
 }
@@ -264,15 +167,6 @@ function contentOf(chunks: Json[], index = 0): string {
   return text;
 }
 
-async function sdkChunks(client: OpenAI, body: Json, onChunk?: (c: Json) => void): Promise<Json[]> {
-  const stream = await client.chat.completions.create({ ...(body as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming), stream: true }, { signal: signal() });
-  const out: Json[] = [];
-  for await (const c of stream) {
-    out.push(c as unknown as Json);
-    onChunk?.(c as unknown as Json);
-  }
-  return out;
-}
 
 async function sdkFinal(client: OpenAI, body: Json): Promise<OpenAI.Chat.Completions.ChatCompletion> {
   const { stream: _ignored, ...params } = body;
@@ -367,7 +261,7 @@ test('lock-step: the upstream sends chunk k only after the client got chunk k-1;
   // Raw bytes drive the gates.
   gates = Array.from({ length: N }, deferred);
   const rawGates = gates;
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
   const poll = setInterval(() => {
     for (let k = 0; k < N; k++) if (!rawGates[k]!.settled && raw.text.includes(`"content":"t${k} "`)) rawGates[k]!.resolve();
   }, 2);
@@ -759,7 +653,7 @@ test('keep-alive: comments (never data: pings) before the first content and duri
     res.end();
   };
   const h = await harness(t, [script], keepAliveYaml);
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
   await raw.done;
   const sse = parseSse(raw.text);
 
@@ -829,7 +723,7 @@ test('client disconnect while waiting for the first token (SDK abort, head not s
 
 test('client disconnect while waiting for the first token (socket destroyed after keep-alives) aborts the upstream', async (t) => {
   const h = await harness(t, [hangingStream()], keepAliveYaml);
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
   await raw.waitFor((text) => text.includes(': keep-alive'), 2000);
   raw.destroy();
   const abortedAt = Date.now();
@@ -854,7 +748,7 @@ test('client disconnect mid-stream (SDK iteration stopped) aborts the upstream',
 
 test('client disconnect mid-stream (socket destroyed) aborts the upstream', async (t) => {
   const h = await harness(t, [hangingStream(['one', ' two'])]);
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
   await raw.waitFor((text) => text.includes('"content":" two"'), 3000);
   raw.destroy();
   const abortedAt = Date.now();
@@ -1151,7 +1045,7 @@ async function checkMidStreamFailure(t: TestContext, failure: Failure, extraYaml
   let gate = deferred();
   const h = await harness(t, [failsAfterContent(failure, () => gate), secondRoute()], extraYaml);
 
-  const raw = await rawRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
+  const raw = await rawHttpRequest(`${h.sluice.baseURL}/chat/completions`, { body: chatBody() });
   await raw.waitFor((text) => text.includes('"content":" two"'), 3000);
   gate.resolve();
   await raw.done;
