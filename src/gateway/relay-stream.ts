@@ -7,6 +7,7 @@ import { OpenAiStreamPassthrough } from '../protocols/openai-chat/stream-passthr
 import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { keepAliveFrame, type ResponseSink } from './response-sink.js';
+import { CommitGate } from './commit-gate.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import { readChunks, readText } from './upstream-body.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
@@ -131,64 +132,47 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
 
   const translator = new OpenAiStreamPassthrough(request.includeUsage, route.label);
   let out = '';
-  let held = '';
-  let committed = false;
   const decoder = new SseDecoder((event) => void (out += translator.push(event)), {
     maxEventBytes: options.maxEventBytes,
     dispatchIncompleteAtEnd: true,
   });
-  const commit = (): void => {
-    committed = true;
-    watchdog.firstToken();
-    result.ttftMs = performance.now() - options.startedAt;
-    if (!sink.streaming) sink.startStream();
-    out = held + out;
-    held = '';
-  };
+  const gate = new CommitGate({
+    sink,
+    maxHeldBytes,
+    onCommit: () => {
+      watchdog.firstToken();
+      result.ttftMs = performance.now() - options.startedAt;
+    },
+  });
   try {
     await readChunks(response.body, (bytes) => {
       watchdog.activity();
       decoder.push(bytes);
-      if (!committed) {
-        if (!translator.sawContent) {
-          if (translator.finished) throw noOutput(route.label);
-          if (held.length + out.length < maxHeldBytes) {
-            held += out;
-            out = '';
-            return undefined;
-          }
-        }
-        commit();
-      }
-      const flowing = out === '' || sink.write(out);
+      const frames = out;
       out = '';
       if (translator.finished) {
+        if (!translator.sawContent) throw noOutput(route.label);
         // The client has everything; the upstream's remaining bytes drain in the background.
-        sink.write(translator.closingFrames());
-        sink.end();
+        gate.finish(frames, translator.closingFrames());
         return 'stop';
       }
-      return flowing ? undefined : sink.drained();
+      return gate.offer(frames, translator.sawContent) ? undefined : sink.drained();
     });
     if (!translator.finished) {
       decoder.end();
       if (!translator.finished && !translator.completeWithoutTerminator) {
         throw new GatewayError('upstream_incomplete', `Upstream ${route.label} ended the stream before it was complete.`, { route: route.label });
       }
-      if (!committed) {
-        if (!translator.sawContent) throw noOutput(route.label);
-        commit();
-      }
-      sink.write(out + translator.closingFrames());
-      sink.end();
+      if (!translator.sawContent) throw noOutput(route.label);
+      gate.finish(out, translator.closingFrames());
     }
     return { kind: 'done' };
   } catch (error) {
     if (sink.signal.aborted) return { kind: 'aborted' };
     const failure = watchdog.fired ?? (isAbortError(error) ? undefined : asStreamFailure(error, route.label));
     if (failure === undefined) return { kind: 'aborted' };
-    if (committed) respondError(sink, options.dialect, failure);
-    return { kind: 'failed', error: failure, committed };
+    if (gate.committed) respondError(sink, options.dialect, failure);
+    return { kind: 'failed', error: failure, committed: gate.committed };
   } finally {
     result.usage = translator.usage;
     result.finishReasons = translator.finishReasons;
