@@ -23,6 +23,7 @@ export const errorCatalogue = {
   upstream_timeout: { status: 504, kind: 'timeout' },
   // Ours.
   internal_error: { status: 500, kind: 'internal' },
+  shutting_down: { status: 503, kind: 'unavailable' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

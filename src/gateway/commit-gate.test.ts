@@ -4,24 +4,33 @@ import { CommitGate } from './commit-gate.js';
 import type { ResponseSink } from './response-sink.js';
 
 /** A sink that records what happens to it; `flowing` decides write()'s answer. */
-function memorySink(flowing = true) {
-  const events: string[] = [];
-  const sink: ResponseSink = {
-    signal: new AbortController().signal,
-    streaming: false,
-    sendJson: () => events.push('json'),
-    startStream() {
-      this.streaming = true;
-      events.push('head');
-    },
-    write: (frames) => {
-      events.push(`write:${frames}`);
-      return flowing;
-    },
-    drained: () => Promise.resolve(),
-    end: () => events.push('end'),
-  };
-  return { sink, events };
+class MemorySink implements ResponseSink {
+  readonly signal = new AbortController().signal;
+  streaming = false;
+  readonly events: string[] = [];
+  constructor(private readonly flowing = true) {}
+  sendJson(): void {
+    this.events.push('json');
+  }
+  startStream(): void {
+    this.streaming = true;
+    this.events.push('head');
+  }
+  write(frames: string): boolean {
+    this.events.push(`write:${frames}`);
+    return this.flowing;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  end(): void {
+    this.events.push('end');
+  }
+}
+
+function memorySink(flowing = true): { sink: MemorySink; events: string[] } {
+  const sink = new MemorySink(flowing);
+  return { sink, events: sink.events };
 }
 
 test('frames are held until content, then released first, in order', () => {

@@ -25,11 +25,18 @@ interface RouteSpec {
   methods: Record<string, Handler>;
 }
 
+export interface SluiceHttpServer {
+  server: http.Server;
+  /** Responses still in progress. */
+  readonly inFlight: ReadonlySet<NodeResponseSink>;
+}
+
 /**
  * The HTTP surface. The only module that knows Node's http API: it reads requests, picks a
  * handler, and gives the gateway a ResponseSink to answer through.
  */
-export function createHttpServer(gateway: Gateway): http.Server {
+export function createHttpServer(gateway: Gateway): SluiceHttpServer {
+  const inFlight = new Set<NodeResponseSink>();
   const cors = new CorsPolicy(gateway.config.cors.allow_origins ?? (gateway.authRequired ? ['*'] : []));
   const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
   const maxBody = gateway.config.max_request_size;
@@ -65,6 +72,8 @@ export function createHttpServer(gateway: Gateway): http.Server {
   const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     const requestId = newRequestId();
     const sink = new NodeResponseSink(req, res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
+    inFlight.add(sink);
+    res.once('close', () => inFlight.delete(sink));
     const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
     void dispatch(ctx).catch((error: unknown) => {
       const failure = toGatewayError(error);
@@ -105,5 +114,5 @@ export function createHttpServer(gateway: Gateway): http.Server {
 
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   server.headersTimeout = 66_000;
-  return server;
+  return { server, inFlight };
 }

@@ -109,6 +109,17 @@ export class NodeResponseSink implements ResponseSink {
     if (!this.res.writableEnded) this.res.end();
   }
 
+  /** Stops the work behind this response (the upstream call) as if the client had left. */
+  cancel(): void {
+    this.controller.abort();
+  }
+
+  /** Resolves once the response has been fully handed to the socket, or the socket is gone. */
+  settled(): Promise<void> {
+    if (this.res.writableFinished || this.res.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.res.once('close', () => resolve()));
+  }
+
   private idleTicks = 0;
 
   private tick(): void {

@@ -4,7 +4,11 @@ import type { SluiceConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { RequestMeter } from '../gateway/request-record.js';
 import type { Logger } from '../observability/logger.js';
+import { GatewayError } from '../core/gateway-error.js';
+import { openAiDialect } from '../gateway/openai-dialect.js';
+import { respondError } from '../gateway/respond-error.js';
 import { createHttpServer } from './http-server.js';
+import type { NodeResponseSink } from './node-response-sink.js';
 
 export interface RunningServer {
   gateway: Gateway;
@@ -18,7 +22,7 @@ export interface RunningServer {
 /** Builds the gateway from a config and listens. Used by `sluice serve` and by the tests. */
 export async function startServer(config: SluiceConfig, logger: Logger, meter?: RequestMeter): Promise<RunningServer> {
   const gateway = new Gateway({ config, logger, ...(meter ? { meter } : {}) });
-  const server = createHttpServer(gateway);
+  const { server, inFlight } = createHttpServer(gateway);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -33,7 +37,7 @@ export async function startServer(config: SluiceConfig, logger: Logger, meter?: 
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      const timer = setTimeout(() => void cutInFlight(inFlight).then(() => server.closeAllConnections()), graceMs);
       await closed;
       clearTimeout(timer);
       await gateway.close();
@@ -41,4 +45,22 @@ export async function startServer(config: SluiceConfig, logger: Logger, meter?: 
     return closing;
   };
   return { gateway, server, url: `http://${host}:${port}`, close };
+}
+
+/** How long the shutdown errors get to reach clients before their connections are closed. */
+const farewellMs = 1_000;
+
+/**
+ * The grace period is over: every response still running ends with an error in its client's
+ * protocol (a stream that simply stopped would look complete to the SDKs), and the upstream calls
+ * behind them are cancelled.
+ */
+async function cutInFlight(inFlight: ReadonlySet<NodeResponseSink>): Promise<void> {
+  const error = new GatewayError('shutting_down', 'Sluice is shutting down; the request was cut short. Retry it.');
+  const sinks = [...inFlight];
+  for (const sink of sinks) {
+    respondError(sink, openAiDialect, error);
+    sink.cancel();
+  }
+  await Promise.race([Promise.all(sinks.map((sink) => sink.settled())), new Promise((resolve) => setTimeout(resolve, farewellMs))]);
 }

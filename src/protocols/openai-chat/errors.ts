@@ -11,6 +11,7 @@ const typeByKind: Record<ErrorKind, string> = {
   upstream: 'upstream_error',
   timeout: 'timeout_error',
   internal: 'server_error',
+  unavailable: 'server_error',
 };
 
 export interface OpenAiErrorObject {
