@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { IncomingBody } from './incoming-body.js';
 import type { UpstreamResponse } from './provider.js';
 
 export interface HttpTransportOptions {
@@ -60,7 +61,7 @@ export class HttpTransport {
       });
       request.once('response', (response) => {
         clearTimeout(connectTimer);
-        resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response });
+        resolve({ status: response.statusCode ?? 502, headers: response.headers, body: new IncomingBody(response) });
       });
       request.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(connectTimer);

@@ -1,14 +1,36 @@
-import type { Readable } from 'node:stream';
-
 /** The wire protocol an upstream speaks; decides whether a request passes through or is translated. */
 export type UpstreamProtocol = 'openai-chat';
+
+/** What a body reader answers to each piece: go on, 'pause' until resume(), or 'stop' reading. */
+export type BodyVerdict = 'pause' | 'stop' | undefined;
+
+export interface BodyHandlers {
+  /** Body bytes as they arrive; a view that may be reused after the call: copy what you keep. */
+  onData(bytes: Buffer): BodyVerdict;
+  onEnd(): void;
+  /** The body failed (cut, malformed, aborted); at most once, never after onEnd. */
+  onError(error: Error): void;
+}
+
+/**
+ * An upstream body, pushed to its reader synchronously as bytes arrive: no stream machinery or
+ * promise per chunk on the hot path. 'stop' means the reader is done: the rest is drained in the
+ * background so the connection can be reused.
+ */
+export interface UpstreamBody {
+  /** Starts delivering the body; call once. */
+  read(handlers: BodyHandlers): void;
+  resume(): void;
+  /** Abandons the body: its connection is closed, not reused. */
+  destroy(error?: Error): void;
+}
 
 /** An upstream's HTTP answer, headers received, body not yet read. */
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** Read it to the end, or destroy it: an abandoned body holds a pooled connection. */
-  body: Readable;
+  body: UpstreamBody;
 }
 
 export interface UpstreamCall {
