@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IncomingBody } from './incoming-body.js';
-import type { UpstreamResponse } from './provider.js';
+import type { Transport, UpstreamResponse } from './provider.js';
 
 export interface HttpTransportOptions {
   baseUrl: string;
@@ -14,7 +14,7 @@ export interface HttpTransportOptions {
  * parser the server already loaded (undici's WASM parser alone costs ~20 MiB of resident memory),
  * and its response is a plain Readable, so backpressure needs no adapter. Nagle is off.
  */
-export class HttpTransport {
+export class HttpTransport implements Transport {
   private readonly agent: http.Agent;
   private readonly client: typeof http | typeof https;
   private readonly url: URL;

@@ -33,6 +33,13 @@ export interface UpstreamResponse {
   body: UpstreamBody;
 }
 
+/** How requests reach one upstream origin. */
+export interface Transport {
+  /** POSTs `body` to `path` (appended to the base URL's path); resolves once the response head arrives. */
+  post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse>;
+  close(): void;
+}
+
 export interface UpstreamCall {
   /** The request body in the upstream's protocol. */
   body: string;
