@@ -1,5 +1,6 @@
 import { HttpTransport } from './http-transport.js';
-import type { Provider, UpstreamCall, UpstreamResponse, UpstreamTimeouts } from './provider.js';
+import { Http1Transport } from './http1-transport.js';
+import type { Provider, Transport, UpstreamCall, UpstreamResponse, UpstreamTimeouts } from './provider.js';
 
 export interface OpenAiCompatibleOptions {
   name: string;
@@ -24,7 +25,7 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly sendStreamOptions: boolean;
   readonly reasoningField: 'reasoning_content' | 'reasoning' | undefined;
   readonly timeouts: UpstreamTimeouts;
-  private readonly transport: HttpTransport;
+  private readonly transport: Transport;
   /** Request headers for stream and non-stream calls, built once. */
   private readonly streamHeaders: Record<string, string>;
   private readonly jsonHeaders: Record<string, string>;
@@ -34,7 +35,9 @@ export class OpenAiCompatibleProvider implements Provider {
     this.sendStreamOptions = options.sendStreamOptions;
     this.reasoningField = options.reasoningField;
     this.timeouts = options.timeouts;
-    this.transport = new HttpTransport({ baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: options.timeouts.connectMs });
+    const transportOptions = { baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: options.timeouts.connectMs };
+    // TLS stays on Node's client; plain http gets the leaner reader.
+    this.transport = options.baseUrl.startsWith('https:') ? new HttpTransport(transportOptions) : new Http1Transport(transportOptions);
     const headers = {
       'content-type': 'application/json',
       'user-agent': options.userAgent,
