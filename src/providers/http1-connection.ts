@@ -25,9 +25,12 @@ export class Connection {
       noDelay: true,
       onread: { buffer, callback: (nread) => this.onRead(nread, buffer) },
     });
-    this.connectTimer = setTimeout(() => {
-      this.fail(codedError(`connect ETIMEDOUT ${options.host}:${options.port}`, 'ETIMEDOUT'));
-    }, options.connectTimeoutMs);
+    // 0 means no limit (the config's convention), not "fail at once".
+    if (options.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => {
+        this.fail(codedError(`connect ETIMEDOUT ${options.host}:${options.port}`, 'ETIMEDOUT'));
+      }, options.connectTimeoutMs);
+    }
     this.socket.once('connect', () => this.clearTimers(false));
     this.socket.on('error', (error) => this.fail(error));
     this.socket.on('end', () => this.onEof());

@@ -335,3 +335,12 @@ test('pausing on every view of a buffer that held head and body keeps the held v
   }
   assert.equal(server.connections(), 1);
 });
+
+test('connectTimeoutMs 0 means no connect limit, not an immediate failure', async (t) => {
+  const served = await serveRaw(t, (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+  });
+  const p = new Http1Pool({ host: '127.0.0.1', port: served.port, maxConnections: 1, connectTimeoutMs: 0 });
+  t.after(() => p.close());
+  assert.equal(await readAll(await get(p)), 'ok');
+});
