@@ -71,27 +71,19 @@ export class Http1ResponseParser {
     while (pos < bytes.length) {
       switch (this.state) {
         case 'head': pos = this.readHead(bytes, pos); break;
-        case 'length': {
-          const n = Math.min(this.remaining, bytes.length - pos);
-          this.remaining -= n;
-          this.events.onBody(bytes.subarray(pos, pos + n));
-          pos += n;
+        case 'length':
+          pos = this.deliver(bytes, pos);
           if (this.remaining === 0) this.finish();
           break;
-        }
         case 'close':
           this.events.onBody(pos === 0 ? bytes : bytes.subarray(pos));
           pos = bytes.length;
           break;
         case 'chunk-size': pos = this.readChunkSize(bytes, pos); break;
-        case 'chunk-data': {
-          const n = Math.min(this.remaining, bytes.length - pos);
-          this.remaining -= n;
-          this.events.onBody(bytes.subarray(pos, pos + n));
-          pos += n;
+        case 'chunk-data':
+          pos = this.deliver(bytes, pos);
           if (this.remaining === 0) { this.state = 'chunk-crlf'; this.crlfSeen = 0; }
           break;
-        }
         case 'chunk-crlf': {
           const expected = this.crlfSeen === 0 ? CR : LF;
           if (bytes[pos] !== expected) throw new Http1ParseError('missing CRLF after chunk data');
@@ -193,6 +185,14 @@ export class Http1ResponseParser {
   }
 
   /** Reads one chunk-size line (possibly split across pushes). */
+  /** Hands on up to `remaining` body bytes from `pos` (a view, no copy); returns the new position. */
+  private deliver(bytes: Buffer, pos: number): number {
+    const n = Math.min(this.remaining, bytes.length - pos);
+    this.remaining -= n;
+    this.events.onBody(bytes.subarray(pos, pos + n));
+    return pos + n;
+  }
+
   private readChunkSize(bytes: Buffer, pos: number): number {
     const lf = bytes.indexOf(LF, pos);
     if (lf === -1) {
