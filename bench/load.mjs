@@ -27,6 +27,10 @@
 //               last event, exactly --chunks non-empty content deltas, their text equals text.mjs
 //               replyText(), finish_reason "stop", and a usage chunk with choices [] if usage was asked.
 //   non-stream: HTTP 200, application/json, message.content equals replyText(), finish_reason "stop", usage.
+//   usage (both): prompt_tokens = text.mjs tokensForChars(characters of all message contents, which is
+//               what upstream.mjs reports in either protocol), completion_tokens = --chunks,
+//               total_tokens = their sum. Through a translating gateway this checks its usage mapping
+//               (Anthropic input_tokens -> prompt_tokens, output_tokens -> completion_tokens).
 // Timings in ms from just before the request is handed to undici:
 //   ttfb  = response head received; ttft = first non-empty content delta (non-stream: whole body
 //   parsed, i.e. when the text becomes usable); total = body fully read.
@@ -39,7 +43,7 @@
 import { Agent, request } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { once } from 'node:events';
-import { replyText } from './text.mjs';
+import { replyText, tokensForChars } from './text.mjs';
 
 // ---- options ----
 const o = {
@@ -85,6 +89,12 @@ const BODY = JSON.stringify(payload);
 const HEADERS = { 'content-type': 'application/json', accept: o.stream ? 'text/event-stream' : 'application/json' };
 if (o.key) HEADERS.authorization = `Bearer ${o.key}`;
 const EXPECTED = replyText(o.chunks);
+const PROMPT_TOKENS = tokensForChars(payload.messages.reduce((n, m) => n + m.content.length, 0));
+// '' when the usage object reports what the upstream was scripted to, otherwise what is wrong.
+function usageMismatch(u) {
+  if (u.prompt_tokens === PROMPT_TOKENS && u.completion_tokens === o.chunks && u.total_tokens === PROMPT_TOKENS + o.chunks) return '';
+  return `usage ${JSON.stringify(u).slice(0, 200)}, expected prompt_tokens ${PROMPT_TOKENS}, completion_tokens ${o.chunks}, total_tokens ${PROMPT_TOKENS + o.chunks}`;
+}
 
 // ---- SSE: data payloads of complete events (LF or CRLF line ends; comments and other fields ignored) ----
 function sseParser(onData) {
@@ -134,11 +144,12 @@ async function one(agent) {
       else if (ch?.message?.content !== EXPECTED) { r.err = 'text'; r.detail = String(ch?.message?.content).slice(0, 120); }
       else if (ch.finish_reason !== 'stop') r.err = 'no_finish';
       else if (!j.usage) r.err = 'no_usage';
+      else if ((r.detail = usageMismatch(j.usage))) r.err = 'usage';
       else { r.ok = true; r.chunks = 1; }
       return r;
     }
     // First failing check wins; later events are still read so the connection stays reusable.
-    let done = false, finish = false, usage = false, text = '', bad = '';
+    let done = false, finish = false, usage = null, text = '', bad = '';
     const sse = sseParser((data) => {
       if (bad) return;
       if (done) { bad = 'after_done'; return; }
@@ -146,7 +157,7 @@ async function one(agent) {
       let j;
       try { j = JSON.parse(data); } catch { bad = 'bad_json'; r.detail = data.slice(0, 300); return; }
       if (j.error) { bad = 'error_event'; r.detail = data.slice(0, 300); return; }
-      if (j.usage && Array.isArray(j.choices) && j.choices.length === 0) usage = true;
+      if (j.usage && Array.isArray(j.choices) && j.choices.length === 0) usage = j.usage;
       const ch = j.choices?.[0];
       if (!ch) return;
       const c = ch.delta?.content;
@@ -167,6 +178,7 @@ async function one(agent) {
     else if (text !== EXPECTED) { r.err = 'text'; r.detail = text.slice(0, 120); }
     else if (!finish) r.err = 'no_finish';
     else if (o.usage && !usage) r.err = 'no_usage';
+    else if (usage && (r.detail = usageMismatch(usage))) r.err = 'usage';
     else r.ok = true;
     return r;
   } catch (e) {

@@ -30,6 +30,14 @@
 //   --calibrate                                  measure bench/forwarder.mjs (a zero-work TCP
 //                                                forwarder) instead of Sluice: the cost of the extra
 //                                                hop alone on this machine (upstream key check off)
+//   --translate           [BENCH_TRANSLATE=true] the translated path: Sluice's provider is `kind:
+//                                                anthropic` and its upstream runs --protocol=anthropic,
+//                                                so Sluice turns each OpenAI request into an Anthropic
+//                                                Messages one and the Anthropic SSE back into OpenAI
+//                                                chunks. "direct" then runs against a second upstream
+//                                                process in OpenAI mode (same chunks and pacing), since
+//                                                an OpenAI client cannot talk to the Anthropic one.
+//                                                Not with --calibrate (a forwarder cannot translate).
 //   --quiet-wait=S        [BENCH_QUIET_WAIT]     before each measured run, wait up to S s (default 3) for
 //                                                other processes to use < 0.15 cores; 0 = don't wait
 //   --port=N              [BENCH_PORT]           Sluice's port (default: a free one)
@@ -64,7 +72,7 @@ function opt(name, env, def) {
   if (a !== undefined) return a.includes('=') ? a.slice(a.indexOf('=') + 1) : 'true';
   return process.env[env] !== undefined && process.env[env] !== '' ? process.env[env] : def;
 }
-const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'quiet-wait', 'port', 'no-pin', 'out', 'strict', 'help'];
+const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'translate', 'quiet-wait', 'port', 'no-pin', 'out', 'strict', 'help'];
 for (const a of process.argv.slice(2)) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0])) { console.error(`run.mjs: unknown option ${a} (see the header of bench/run.mjs)`); process.exit(2); }
 }
@@ -85,6 +93,7 @@ const O = {
   usage: opt('no-usage', 'BENCH_NO_USAGE', 'false') !== 'true' && process.env.BENCH_USAGE !== '0',
   gatewayCmd: opt('gateway-cmd', 'BENCH_GATEWAY_CMD', ''),
   calibrate: opt('calibrate', 'BENCH_CALIBRATE', 'false') === 'true',
+  translate: opt('translate', 'BENCH_TRANSLATE', 'false') === 'true',
   quietWait: Number(opt('quiet-wait', 'BENCH_QUIET_WAIT', '3')),
   port: Number(opt('port', 'BENCH_PORT', '0')),
   pin: opt('no-pin', 'BENCH_NO_PIN', 'false') !== 'true' && process.env.BENCH_PIN !== '0',
@@ -95,6 +104,7 @@ const bad = (m) => { console.error(`run.mjs: ${m}`); process.exit(2); };
 if (!(O.repeats >= 1)) bad('--repeats must be >= 1');
 if (!O.modes.every((m) => m === 'stream' || m === 'nonstream')) bad('--modes takes stream and/or nonstream');
 if (!O.concurrencies.every((c) => Number.isInteger(c) && c >= 1)) bad('--concurrencies takes positive integers');
+if (O.calibrate && O.translate) bad('--calibrate and --translate cannot be combined: a TCP forwarder cannot translate OpenAI to Anthropic');
 if (O.calibrate) O.gatewayCmd = `${process.execPath} ${join(BENCH, 'forwarder.mjs')} --port={port} --upstream-port={upstream_port}`;
 if (!(O.maxSeconds > 0 && O.chunks >= 1)) bad('--max-seconds and --chunks must be positive');
 function requestsFor(c) {
@@ -149,8 +159,8 @@ async function getJson(url) {
   return { status: res.status, body: await res.text() };
 }
 
-async function startUpstream() {
-  const [cmd, args] = pinned(CPU_CLIENT, process.execPath, [join(BENCH, 'upstream.mjs'), '--port=0', `--chunks=${O.chunks}`, `--pace=${O.pace}`, ...(O.calibrate ? [] : [`--api-key=${UPSTREAM_KEY}`]), '--exit-on-stdin-end']);
+async function startUpstream(protocol) {
+  const [cmd, args] = pinned(CPU_CLIENT, process.execPath, [join(BENCH, 'upstream.mjs'), '--port=0', `--protocol=${protocol}`, `--chunks=${O.chunks}`, `--pace=${O.pace}`, ...(O.calibrate ? [] : [`--api-key=${UPSTREAM_KEY}`]), '--exit-on-stdin-end']);
   const child = startChild(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const ready = await Promise.race([
@@ -162,9 +172,9 @@ async function startUpstream() {
     new Promise((resolve) => child.once('exit', () => resolve(null))),
     sleep(10_000, null),
   ]);
-  if (!ready?.port) throw new Error('upstream did not start');
+  if (!ready?.port) throw new Error(`upstream (${protocol}) did not start`);
   child.stdout.resume();
-  return { child, port: ready.port, pid: child.pid };
+  return { child, port: ready.port, pid: child.pid, protocol };
 }
 
 async function startGateway(port, upstreamPort) {
@@ -175,8 +185,10 @@ async function startGateway(port, upstreamPort) {
     'log_level: warn',
     'providers:',
     '  bench:',
-    '    kind: openai',
-    `    base_url: http://127.0.0.1:${upstreamPort}/v1`,
+    // Anthropic's base_url is the origin: Sluice POSTs {base_url}/v1/messages.
+    ...(O.translate
+      ? ['    kind: anthropic', `    base_url: http://127.0.0.1:${upstreamPort}`]
+      : ['    kind: openai', `    base_url: http://127.0.0.1:${upstreamPort}/v1`]),
     `    api_key: ${UPSTREAM_KEY}`,
     'models:',
     `  ${MODEL}:`,
@@ -211,20 +223,27 @@ async function waitForQuiet() {
   const until = performance.now() + O.quietWait * 1000;
   let other = 0;
   do {
-    const b0 = machineBusySeconds(), g0 = cpuSeconds(gateway.pid), u0 = cpuSeconds(upstream.pid), t0 = performance.now();
+    const b0 = machineBusySeconds(), g0 = cpuSeconds(gateway.pid), u0 = upstreamsCpu(), t0 = performance.now();
     await sleep(300);
     const dt = (performance.now() - t0) / 1000;
-    other = (machineBusySeconds() - b0 - (cpuSeconds(gateway.pid) - g0) - (cpuSeconds(upstream.pid) - u0)) / dt;
+    other = (machineBusySeconds() - b0 - (cpuSeconds(gateway.pid) - g0) - (upstreamsCpu() - u0)) / dt;
     if (other < QUIET) return 0;
   } while (performance.now() < until);
   return other;
 }
 
 // ---- one load run ----
-let upstream, gateway, targets;
+// `upstream` is the one the gateway talks to; `directUpstream` the one the direct phases use (the
+// same process, except with --translate, where it is a second upstream in OpenAI mode).
+let upstream, directUpstream, gateway, targets;
 
-async function upstreamStats(resetPeak = false) {
-  try { return JSON.parse((await getJson(`http://127.0.0.1:${upstream.port}/stats${resetPeak ? '?reset_peak=1' : ''}`)).body); } catch { return null; }
+// CPU of every upstream process: with --translate the idle one is still not "other load".
+function upstreamsCpu() {
+  return cpuSeconds(upstream.pid) + (directUpstream !== upstream ? cpuSeconds(directUpstream.pid) : 0);
+}
+
+async function upstreamStats(up, resetPeak = false) {
+  try { return JSON.parse((await getJson(`http://127.0.0.1:${up.port}/stats${resetPeak ? '?reset_peak=1' : ''}`)).body); } catch { return null; }
 }
 
 async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, measure }) {
@@ -242,14 +261,14 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
     // Counters are read at the exact boundaries of the measured phase; load.mjs waits for {go}.
     if (msg?.phase === 'measure-start' && measure) {
       m.hwmReset = resetPeakRss(gateway.pid);
-      m.up0 = await upstreamStats(true);
-      m.busy0 = machineBusySeconds(); m.gw0 = cpuSeconds(gateway.pid); m.upCpu0 = cpuSeconds(upstream.pid);
+      m.up0 = await upstreamStats(t.upstream, true);
+      m.busy0 = machineBusySeconds(); m.gw0 = cpuSeconds(gateway.pid); m.upCpu0 = upstreamsCpu();
       m.t0 = performance.now();
     } else if (msg?.phase === 'measure-end' && measure) {
       m.t1 = performance.now();
-      m.gw1 = cpuSeconds(gateway.pid); m.upCpu1 = cpuSeconds(upstream.pid); m.busy1 = machineBusySeconds();
+      m.gw1 = cpuSeconds(gateway.pid); m.upCpu1 = upstreamsCpu(); m.busy1 = machineBusySeconds();
       m.hwmKb = statusKb(gateway.pid, 'VmHWM'); m.rssKb = statusKb(gateway.pid, 'VmRSS');
-      m.up1 = await upstreamStats();
+      m.up1 = await upstreamStats(t.upstream);
     }
     if (child.connected) child.send({ go: true });
   });
@@ -279,18 +298,26 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
 tmp = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
 removeOnCrash(tmp);
 const started = new Date();
+// What the two sides of each comparison are, when that is not the plain passthrough comparison.
+const PATHS = O.translate
+  ? `direct = OpenAI-mode upstream; through ${O.gatewayCmd ? 'the gateway (--gateway-cmd)' : 'Sluice'} = OpenAI client -> ${O.gatewayCmd ? 'gateway' : 'Sluice'} -> Anthropic-mode upstream, translated`
+  : '';
 console.log(`sluice bench: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, pinning ${O.pin ? `upstream+load CPU ${CPU_CLIENT}, gateway CPU ${CPU_GATEWAY}` : 'off'}`);
-upstream = await startUpstream();
+if (PATHS) console.log(PATHS);
+upstream = await startUpstream(O.translate ? 'anthropic' : 'openai');
+directUpstream = O.translate ? await startUpstream('openai') : upstream;
 const port = O.port || (await freePort());
 try {
   gateway = await startGateway(port, upstream.port);
 } catch (e) {
   await shutdown(1, `${e.message}\n(is Sluice built? this runs \`node bin/sluice.js serve\`; --gateway-cmd runs something else)`);
 }
-console.log(`upstream pid ${upstream.pid} :${upstream.port}; gateway pid ${gateway.pid} :${port} rss ${(statusKb(gateway.pid, 'VmRSS') / 1024).toFixed(1)} MiB: ${gateway.cmd}`);
+console.log(`upstream (${upstream.protocol}) pid ${upstream.pid} :${upstream.port}; ` +
+  (directUpstream !== upstream ? `direct upstream (${directUpstream.protocol}) pid ${directUpstream.pid} :${directUpstream.port}; ` : '') +
+  `gateway pid ${gateway.pid} :${port} rss ${(statusKb(gateway.pid, 'VmRSS') / 1024).toFixed(1)} MiB: ${gateway.cmd}`);
 targets = {
-  direct: { url: `http://127.0.0.1:${upstream.port}/v1/chat/completions`, key: UPSTREAM_KEY },
-  sluice: { url: `http://127.0.0.1:${port}/v1/chat/completions`, key: CLIENT_KEY },
+  direct: { url: `http://127.0.0.1:${directUpstream.port}/v1/chat/completions`, key: UPSTREAM_KEY, upstream: directUpstream },
+  sluice: { url: `http://127.0.0.1:${port}/v1/chat/completions`, key: CLIENT_KEY, upstream },
 };
 
 // Smoke: a few fully verified requests each way; measuring a broken path would be meaningless.
@@ -339,7 +366,7 @@ for (const mode of O.modes) {
 }
 
 const summary = summarise(phases);
-const description = `direct vs ${O.calibrate ? 'zero-work TCP forwarder (--calibrate; "Sluice" columns are the forwarder)' : O.gatewayCmd ? `--gateway-cmd (${O.gatewayCmd})` : 'Sluice'} on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
+const description = `${PATHS ? `${PATHS}.\n` : ''}direct vs ${O.calibrate ? 'zero-work TCP forwarder (--calibrate; "Sluice" columns are the forwarder)' : O.gatewayCmd ? `--gateway-cmd (${O.gatewayCmd})` : O.translate ? 'Sluice translating OpenAI -> Anthropic' : 'Sluice'} on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
   `${O.repeats} repeat(s) per level, <= ${O.maxSeconds} s per phase; ${O.pin ? `upstream+load on CPU ${CPU_CLIENT}, Sluice on CPU ${CPU_GATEWAY}` : 'not pinned'}`;
 console.log(`\n${formatReport(summary, { note: description })}`);
 
@@ -350,6 +377,7 @@ writeFileSync(out, JSON.stringify({
     description, started: started.toISOString(), finished: new Date().toISOString(), node: process.version,
     cpus: cpus().length, cpu_model: cpus()[0]?.model, kernel: release(), loadavg_at_end: loadavg(),
     gateway_cmd: gateway.cmd, options: O,
+    upstreams: { gateway: { protocol: upstream.protocol, port: upstream.port }, direct: { protocol: directUpstream.protocol, port: directUpstream.port } },
   },
   summary, phases,
 }, null, 1));

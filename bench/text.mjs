@@ -1,5 +1,6 @@
 // text.mjs — the deterministic reply shared by upstream.mjs (which sends it) and load.mjs (which
-// checks it). Content chunk i is pieceAt(i); the whole reply for n chunks is replyText(n).
+// checks it). Content chunk i is pieceAt(i); the whole reply for n chunks is replyText(n); the usage
+// reported for a prompt of c characters is tokensForChars(c) prompt tokens and n completion tokens.
 //
 // The vocabulary deliberately holds multi-byte UTF-8 (é, —, an emoji) and characters that JSON must
 // escape (", \n, \t, \\): a gateway that splits a code point across reads, or re-serialises a chunk
@@ -19,4 +20,10 @@ export function replyText(n) {
   let s = '';
   for (let i = 0; i < n; i++) s += pieceAt(i);
   return s;
+}
+
+// The token count both sides agree on for a prompt of `chars` characters (about 4 per token). The
+// upstream reports it as prompt_tokens (OpenAI) or input_tokens (Anthropic); load.mjs expects it back.
+export function tokensForChars(chars) {
+  return Math.max(1, Math.ceil(chars / 4));
 }

@@ -1,7 +1,9 @@
 import v8 from 'node:v8';
 
 /**
- * Keeps V8's young generation at its initial size for the life of the server.
+ * Keeps V8's young generation at the size start-up left it for the life of the server. Loading
+ * the modules already grows each semi-space from 1 to 8 MiB (measured on Node 20); this stops the
+ * last doubling to 16 MiB.
  *
  * Under sustained load V8 doubles the young generation's semi-spaces up to 16 MiB each (growth
  * is triggered by bytes surviving scavenges, which a proxy with hundreds of open streams always

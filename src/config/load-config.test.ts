@@ -76,6 +76,7 @@ describe('parseConfigText: valid configs', () => {
           headers: { 'X-Foo': 'bar' },
           reasoning_field: 'reasoning_content',
           send_stream_options: true,
+          max_tokens_field: 'max_tokens',
           max_connections: 256,
           timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
         },
@@ -84,6 +85,7 @@ describe('parseConfigText: valid configs', () => {
           base_url: 'https://openrouter.ai/api/v1',
           headers: {},
           send_stream_options: false,
+          max_tokens_field: 'max_tokens',
           max_connections: 256,
           timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
         },
@@ -238,7 +240,7 @@ describe('parseConfigText: problems', () => {
       ),
       [
         '2:3 providers.a/b: invalid name "a/b": provider names may only contain letters, digits, "_", "." and "-"',
-        '6:11 providers.c.kind: unknown kind "opena", expected one of: openai (did you mean "openai"?)',
+        '6:11 providers.c.kind: unknown kind "opena", expected one of: openai, anthropic, gemini (did you mean "openai"?)',
         '10:15 providers.d.base_url: expected an http(s) URL like "https://api.openai.com/v1", got "ftp://x"',
       ],
     );

@@ -49,15 +49,28 @@ describe('configSchema', () => {
       headers: {},
       max_connections: 256,
       send_stream_options: true,
+      max_tokens_field: 'max_tokens',
       timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
     });
+  });
+
+  it('gives anthropic and gemini providers their public base URLs and defaults', () => {
+    const parsed = configSchema.parse({
+      providers: { claude: { kind: 'anthropic', api_key: 'k' }, google: { kind: 'gemini', api_key: 'g' } },
+    });
+    assert.equal(parsed.providers.claude?.base_url, 'https://api.anthropic.com');
+    assert.equal(parsed.providers.google?.base_url, 'https://generativelanguage.googleapis.com/v1beta');
+    const claude = parsed.providers.claude;
+    assert.ok(claude?.kind === 'anthropic');
+    assert.equal(claude.anthropic_version, '2023-06-01');
+    assert.equal(claude.default_max_tokens, 4096);
   });
 
   it('gives two defaulted configs separate objects', () => {
     const a = configSchema.parse({});
     const b = configSchema.parse({});
     a.keys.push({ name: 'x', key: 'sk-x-12345678' });
-    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true, timeouts: { connect: 1, first_token: 1, idle: 1 } };
+    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true, max_tokens_field: 'max_tokens', timeouts: { connect: 1, first_token: 1, idle: 1 } };
     assert.deepEqual(b.keys, []);
     assert.deepEqual(b.providers, {});
   });

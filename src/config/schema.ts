@@ -96,7 +96,6 @@ export const timeoutsSchema = z.strictObject({
 
 /** Fields every provider kind will share, whatever protocol it speaks. */
 const providerCommon = {
-  base_url: httpUrl,
   // An empty value (e.g. `${OPENAI_API_KEY:-}`) means "no key", so a key can be optional per deployment.
   api_key: z
     .string()
@@ -117,15 +116,36 @@ const providerCommon = {
 /** Any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp, OpenRouter, ...). */
 export const openaiProviderSchema = z.strictObject({
   kind: z.literal('openai'),
+  base_url: httpUrl,
   ...providerCommon,
   // Quirk: the field name the upstream uses for reasoning text in assistant messages.
   reasoning_field: z.enum(['reasoning_content', 'reasoning']).optional(),
   // Quirk: some servers reject `stream_options`, without which usage in streams is lost.
   send_stream_options: z.boolean().default(true),
+  // Quirk: the output limit field in translated requests. Every OpenAI-compatible server takes
+  // max_tokens; OpenAI's reasoning models only take max_completion_tokens.
+  max_tokens_field: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
 });
 
-// New kinds (anthropic, gemini, local) are added as further variants of this union.
-export const providerSchema = z.discriminatedUnion('kind', [openaiProviderSchema]);
+/** Anthropic's Messages API (or a server that speaks it). */
+export const anthropicProviderSchema = z.strictObject({
+  kind: z.literal('anthropic'),
+  base_url: httpUrl.default('https://api.anthropic.com'),
+  ...providerCommon,
+  anthropic_version: nonEmpty().default('2023-06-01'),
+  // The Messages API requires max_tokens; used when an OpenAI client sends none.
+  default_max_tokens: scalar(integerBetween(1, 10_000_000)).default(4096),
+});
+
+/** Google's Gemini API (generativelanguage.googleapis.com). */
+export const geminiProviderSchema = z.strictObject({
+  kind: z.literal('gemini'),
+  base_url: httpUrl.default('https://generativelanguage.googleapis.com/v1beta'),
+  ...providerCommon,
+});
+
+// The local kind (node-llama-cpp) comes as a further variant of this union.
+export const providerSchema = z.discriminatedUnion('kind', [openaiProviderSchema, anthropicProviderSchema, geminiProviderSchema]);
 
 export const PROVIDER_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 

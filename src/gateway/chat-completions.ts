@@ -1,9 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../core/gateway-error.js';
-import { decodeChatRequest, type ChatRequest } from '../protocols/openai-chat/request.js';
+import { decodeChatRequest } from '../protocols/openai-chat/request.js';
+import { checkAnthropicRequest } from '../protocols/anthropic-messages/request-decode.js';
 import type { ClientKey, KeyRing } from './authenticate.js';
 import type { RelayResult } from './attempt-result.js';
+import { anthropicDialect } from './anthropic-dialect.js';
+import { anthropicExchange } from './anthropic-exchange.js';
+import type { Exchange } from './exchange.js';
 import { openAiDialect } from './openai-dialect.js';
+import { openAiExchange } from './openai-exchange.js';
+import type { ErrorDialect } from './respond-error.js';
+import { parseJsonBody } from './parse-json-body.js';
 import type { RequestMeter, RequestRecord } from './request-record.js';
 import { respondError } from './respond-error.js';
 import type { ResponseSink } from './response-sink.js';
@@ -27,71 +34,87 @@ export interface ChatCall {
   startedAt: number;
 }
 
+export interface ChatDeps {
+  keys: KeyRing;
+  routes: RouteTable;
+  meter: RequestMeter;
+  settings: ChatSettings;
+}
+
+/** What differs between the client protocols at the front of the pipeline. */
+interface Ingress {
+  protocol: RequestRecord['protocol'];
+  dialect: ErrorDialect;
+  /** The parsed body as an exchange; throws a 400 naming the field. */
+  decode(payload: unknown): Exchange;
+}
+
+/** POST /v1/chat/completions (OpenAI Chat Completions). */
+export function handleChatCompletions(call: ChatCall, deps: ChatDeps): Promise<void> {
+  return handleChat(call, deps, { protocol: 'openai', dialect: openAiDialect, decode: (payload) => openAiExchange(decodeChatRequest(payload)) });
+}
+
+/** POST /v1/messages (Anthropic Messages). */
+export function handleMessages(call: ChatCall, deps: ChatDeps): Promise<void> {
+  return handleChat(call, deps, {
+    protocol: 'anthropic',
+    dialect: anthropicDialect(call.requestId),
+    decode: (payload) => anthropicExchange({ ...checkAnthropicRequest(payload), requestId: call.requestId, forwardHeaders: anthropicForwardHeaders(call.headers) }),
+  });
+}
+
 /**
- * POST /v1/chat/completions, top to bottom: authenticate -> decode -> route -> (admit: limits and
- * budgets come with the ledger) -> attempt routes until the commit point -> respond -> account.
- * Every request ends in exactly one record, whatever happened.
+ * One chat request, top to bottom: authenticate -> decode -> route -> (admit: limits and budgets
+ * come with the ledger) -> attempt routes until the commit point -> respond -> account. Every
+ * request ends in exactly one record, whatever happened.
  */
-export async function handleChatCompletions(
-  call: ChatCall,
-  deps: { keys: KeyRing; routes: RouteTable; meter: RequestMeter; settings: ChatSettings },
-): Promise<void> {
+async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Promise<void> {
   let key: ClientKey | undefined;
-  let request: ChatRequest | undefined;
+  let exchange: Exchange | undefined;
   let result: RelayResult | undefined;
   let rejection: GatewayError | undefined;
   try {
     key = deps.keys.authenticate(call.headers);
-    request = decodeChatRequest(parseJson(await call.readBody()));
-    const model = deps.routes.resolve(request.model);
-    const common = { request, model, sink: call.sink, dialect: openAiDialect, startedAt: call.startedAt };
-    result = request.stream
+    exchange = ingress.decode(parseJsonBody(await call.readBody()));
+    const model = deps.routes.resolve(exchange.model);
+    const common = { exchange, model, sink: call.sink, startedAt: call.startedAt };
+    result = exchange.stream
       ? await relayStream({ ...common, ...deps.settings })
       : await relayUnary({ ...common, maxResponseBytes: deps.settings.maxResponseBytes });
   } catch (error) {
     rejection = toGatewayError(error);
-    respondError(call.sink, openAiDialect, rejection);
+    respondError(call.sink, ingress.dialect, rejection);
   } finally {
-    deps.meter.record(toRecord({ call, key, request, result, rejection }));
+    deps.meter.record(toRecord({ call, key, exchange, protocol: ingress.protocol, result, rejection }));
   }
 }
 
-/** Fatal on invalid UTF-8: silently replacing bytes would change what the user sent. */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function parseJson(body: Buffer): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw new GatewayError('invalid_json', 'The request body is not valid UTF-8.');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${detail}`);
-  }
+/** Beta features the client opted into must reach an Anthropic upstream, or its answer changes. */
+function anthropicForwardHeaders(headers: ChatCall['headers']): Record<string, string> {
+  const beta = headers['anthropic-beta'];
+  const value = Array.isArray(beta) ? beta.join(',') : beta;
+  return value ? { 'anthropic-beta': value } : {};
 }
 
 interface Settled {
   call: ChatCall;
   key: ClientKey | undefined;
-  request: ChatRequest | undefined;
+  exchange: Exchange | undefined;
+  protocol: RequestRecord['protocol'];
   result: RelayResult | undefined;
   rejection: GatewayError | undefined;
 }
 
-function toRecord({ call, key, request, result, rejection }: Settled): RequestRecord {
+function toRecord({ call, key, exchange, protocol, result, rejection }: Settled): RequestRecord {
   const error = rejection ?? result?.error;
   const aborted = call.sink.signal.aborted && result?.outcome !== 'ok';
   return {
     requestId: call.requestId,
     keyName: key?.name,
-    model: request?.model,
+    model: exchange?.model,
     route: result?.route?.label,
-    protocol: 'openai',
-    stream: request?.stream ?? false,
+    protocol,
+    stream: exchange?.stream ?? false,
     outcome: aborted ? 'client_aborted' : rejection ? 'rejected' : (result?.outcome ?? 'rejected'),
     status: aborted ? 499 : (rejection?.status ?? result?.status ?? 500),
     ttftMs: result?.ttftMs,

@@ -12,7 +12,7 @@ class MemorySink implements ResponseSink {
   sendJson(): void {
     this.events.push('json');
   }
-  startStream(): void {
+  startStream(_frame: string): void {
     this.streaming = true;
     this.events.push('head');
   }
@@ -36,7 +36,7 @@ function memorySink(flowing = true): { sink: MemorySink; events: string[] } {
 test('frames are held until content, then released first, in order', () => {
   const { sink, events } = memorySink();
   let commits = 0;
-  const gate = new CommitGate({ sink, maxHeldBytes: 1000, onCommit: () => commits++ });
+  const gate = new CommitGate({ sink, maxHeldBytes: 1000, keepAliveFrame: ': keep-alive\n\n', onCommit: () => commits++ });
   assert.equal(gate.offer('role|', false), true);
   assert.equal(gate.offer('empty|', false), true);
   assert.deepEqual(events, [], 'nothing reaches the client before content');
@@ -50,15 +50,15 @@ test('frames are held until content, then released first, in order', () => {
 
 test('a stream already opened early (keep-alive head) is not opened twice', () => {
   const { sink, events } = memorySink();
-  sink.startStream();
-  const gate = new CommitGate({ sink, maxHeldBytes: 1000, onCommit: () => {} });
+  sink.startStream(': keep-alive\n\n');
+  const gate = new CommitGate({ sink, maxHeldBytes: 1000, keepAliveFrame: ': keep-alive\n\n', onCommit: () => {} });
   gate.offer('x', true);
   assert.deepEqual(events, ['head', 'write:x']);
 });
 
 test('holding is bounded: past maxHeldBytes the stream commits without content', () => {
   const { sink, events } = memorySink();
-  const gate = new CommitGate({ sink, maxHeldBytes: 10, onCommit: () => {} });
+  const gate = new CommitGate({ sink, maxHeldBytes: 10, keepAliveFrame: ': keep-alive\n\n', onCommit: () => {} });
   gate.offer('12345', false);
   gate.offer('67890', false);
   assert.equal(gate.committed, true);
@@ -68,7 +68,7 @@ test('holding is bounded: past maxHeldBytes the stream commits without content',
 test('finish releases what is held, then the closing frames, then ends', () => {
   const { sink, events } = memorySink();
   let commits = 0;
-  const gate = new CommitGate({ sink, maxHeldBytes: 1000, onCommit: () => commits++ });
+  const gate = new CommitGate({ sink, maxHeldBytes: 1000, keepAliveFrame: ': keep-alive\n\n', onCommit: () => commits++ });
   gate.offer('role|', false);
   gate.finish('finish|', 'done|');
   assert.deepEqual(events, ['head', 'write:role|finish|done|', 'end']);
@@ -77,7 +77,7 @@ test('finish releases what is held, then the closing frames, then ends', () => {
 
 test('a slow client is reported so the caller stops reading the upstream', () => {
   const { sink } = memorySink(false);
-  const gate = new CommitGate({ sink, maxHeldBytes: 1000, onCommit: () => {} });
+  const gate = new CommitGate({ sink, maxHeldBytes: 1000, keepAliveFrame: ': keep-alive\n\n', onCommit: () => {} });
   assert.equal(gate.offer('held', false), true, 'holding never needs a drain');
   assert.equal(gate.offer('content', true), false);
   assert.equal(gate.offer('', true), true, 'nothing written, nothing to wait for');

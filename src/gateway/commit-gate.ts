@@ -6,6 +6,8 @@ export interface CommitGateOptions {
   maxHeldBytes: number;
   /** Called once, at the commit point (first token). */
   onCommit: () => void;
+  /** The client protocol's keep-alive frame, for silences after the commit. */
+  keepAliveFrame: string;
 }
 
 /**
@@ -51,6 +53,6 @@ export class CommitGate {
     if (this.committed) return;
     this.committed = true;
     this.options.onCommit();
-    if (!this.options.sink.streaming) this.options.sink.startStream();
+    if (!this.options.sink.streaming) this.options.sink.startStream(this.options.keepAliveFrame);
   }
 }

@@ -1,15 +1,16 @@
 import type { SluiceConfig } from '../config/schema.js';
 import { parseRoute } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { OpenAiCompatibleProvider } from '../providers/openai-compatible.js';
+import { createProvider } from './create-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { KeyRing, type ClientKey } from './authenticate.js';
-import { handleChatCompletions, type ChatCall, type ChatSettings } from './chat-completions.js';
+import { handleChatCompletions, handleMessages, type ChatCall, type ChatDeps, type ChatSettings } from './chat-completions.js';
+import { handleCountTokens } from './count-tokens.js';
 import { LogMeter, type RequestMeter } from './request-record.js';
 import { RouteTable } from './route-table.js';
 import { isLoopbackHost } from './loopback.js';
 
-export const sluiceVersion = '0.1.0';
+export { sluiceVersion } from './version.js';
 
 export interface GatewayOptions {
   config: SluiceConfig;
@@ -39,22 +40,7 @@ export class Gateway {
       maxEventBytes: config.streaming.max_event_size,
       maxResponseBytes: 64 * 1024 * 1024,
     };
-    for (const [name, provider] of Object.entries(config.providers)) {
-      this.providers.set(
-        name,
-        new OpenAiCompatibleProvider({
-          name,
-          baseUrl: provider.base_url,
-          apiKey: provider.api_key,
-          headers: provider.headers,
-          sendStreamOptions: provider.send_stream_options,
-          reasoningField: provider.reasoning_field,
-          maxConnections: provider.max_connections,
-          timeouts: { connectMs: provider.timeouts.connect, firstTokenMs: provider.timeouts.first_token, idleMs: provider.timeouts.idle },
-          userAgent: `sluice/${sluiceVersion}`,
-        }),
-      );
-    }
+    for (const [name, provider] of Object.entries(config.providers)) this.providers.set(name, createProvider(name, provider));
     for (const [name, model] of Object.entries(config.models)) {
       const routes = model.routes.map((label) => {
         const { provider, model: upstreamModel } = parseRoute(label);
@@ -82,7 +68,19 @@ export class Gateway {
   }
 
   chatCompletions(call: ChatCall): Promise<void> {
-    return handleChatCompletions(call, { keys: this.keys, routes: this.routes, meter: this.meter, settings: this.chatSettings });
+    return handleChatCompletions(call, this.chatDeps());
+  }
+
+  messages(call: ChatCall): Promise<void> {
+    return handleMessages(call, this.chatDeps());
+  }
+
+  countTokens(call: ChatCall): Promise<void> {
+    return handleCountTokens(call, this.chatDeps());
+  }
+
+  private chatDeps(): ChatDeps {
+    return { keys: this.keys, routes: this.routes, meter: this.meter, settings: this.chatSettings };
   }
 
   /** GET /v1/models in OpenAI's list shape. */

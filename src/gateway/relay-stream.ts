@@ -1,25 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../core/gateway-error.js';
 import { SseDecoder, SseEventTooLargeError } from '../sse/sse-decoder.js';
-import { encodeUpstreamChatBody, type ChatRequest } from '../protocols/openai-chat/request.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
-import { OpenAiStreamPassthrough } from '../protocols/openai-chat/stream-passthrough.js';
 import { isAbortError, transportError } from '../providers/transport-errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
-import { keepAliveFrame, type ResponseSink } from './response-sink.js';
+import type { ResponseSink } from './response-sink.js';
+import type { AttemptPlan, Exchange } from './exchange.js';
 import { CommitGate } from './commit-gate.js';
-import { respondError, type ErrorDialect } from './respond-error.js';
+import { respondError } from './respond-error.js';
 import { readChunks, readText } from './upstream-body.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
-import { targetOf, type ModelEntry, type Route } from './route-table.js';
+import type { ModelEntry, Route } from './route-table.js';
 
 export interface StreamRelayOptions {
-  request: ChatRequest;
+  exchange: Exchange;
   model: ModelEntry;
   sink: ResponseSink;
-  dialect: ErrorDialect;
   startedAt: number;
   /** After this long without a first token, send the SSE head and a keep-alive. */
   firstByteDeadlineMs: number;
@@ -51,8 +49,8 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
   let upstreamAccepted = false;
   const openEarly = (): void => {
     if (sink.streaming || sink.signal.aborted) return;
-    sink.startStream();
-    sink.write(keepAliveFrame);
+    sink.startStream(options.exchange.keepAliveFrame);
+    sink.write(options.exchange.keepAliveFrame);
   };
   const deadline = setTimeout(() => {
     deadlinePassed = true;
@@ -88,17 +86,16 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
     clearTimeout(deadline);
     clearTimeout(lastResort);
   }
-  return settleFailure(result, failures, { model: model.name, sink, dialect: options.dialect });
+  return settleFailure(result, failures, { model: model.name, sink, dialect: options.exchange.dialect });
 }
 
 /** One route: open the upstream stream, hold until content, then relay frame by frame. */
 async function attempt(route: Route, options: StreamRelayOptions, result: RelayResult, onAccepted: () => void): Promise<AttemptEnd> {
-  const { sink, request } = options;
   // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-  const body = encodeUpstreamChatBody(request, targetOf(route));
+  const plan = await options.exchange.plan(route);
   const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label, options.sink.signal);
   try {
-    return await relayAttempt({ route, body, watchdog, options, result, onAccepted });
+    return await relayAttempt({ route, plan, watchdog, options, result, onAccepted });
   } finally {
     watchdog.stop();
   }
@@ -106,19 +103,19 @@ async function attempt(route: Route, options: StreamRelayOptions, result: RelayR
 
 interface Attempt {
   route: Route;
-  /** The request encoded for this route. */
-  body: string;
+  /** The request encoded for this route, and how its answer is read. */
+  plan: AttemptPlan;
   watchdog: UpstreamWatchdog;
   options: StreamRelayOptions;
   result: RelayResult;
   onAccepted: () => void;
 }
 
-async function relayAttempt({ route, body, watchdog, options, result, onAccepted }: Attempt): Promise<AttemptEnd> {
-  const { sink, request } = options;
+async function relayAttempt({ route, plan, watchdog, options, result, onAccepted }: Attempt): Promise<AttemptEnd> {
+  const { sink } = options;
   let response: UpstreamResponse;
   try {
-    response = await route.provider.chatCompletions({ body, stream: true, signal: watchdog.signal });
+    response = await route.provider.send({ model: route.upstreamModel, body: plan.body, stream: true, signal: watchdog.signal, forwardHeaders: plan.forwardHeaders });
   } catch (error) {
     if (watchdog.fired) return { kind: 'failed', error: watchdog.fired, committed: false };
     if (sink.signal.aborted || isAbortError(error)) return { kind: 'aborted' };
@@ -130,7 +127,7 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
   if (isJson(response)) return { kind: 'failed', error: await jsonInsteadOfStream(response, route.label), committed: false };
   onAccepted();
 
-  const translator = new OpenAiStreamPassthrough(request.includeUsage, route.label);
+  const translator = plan.translator();
   let out = '';
   const decoder = new SseDecoder((event) => void (out += translator.push(event)), {
     maxEventBytes: options.maxEventBytes,
@@ -139,6 +136,7 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
   const gate = new CommitGate({
     sink,
     maxHeldBytes,
+    keepAliveFrame: options.exchange.keepAliveFrame,
     onCommit: () => {
       watchdog.firstToken();
       result.ttftMs = performance.now() - options.startedAt;
@@ -171,7 +169,7 @@ async function relayAttempt({ route, body, watchdog, options, result, onAccepted
     if (sink.signal.aborted) return { kind: 'aborted' };
     const failure = watchdog.fired ?? (isAbortError(error) ? undefined : asStreamFailure(error, route.label));
     if (failure === undefined) return { kind: 'aborted' };
-    if (gate.committed) respondError(sink, options.dialect, failure);
+    if (gate.committed) respondError(sink, options.exchange.dialect, failure);
     return { kind: 'failed', error: failure, committed: gate.committed };
   } finally {
     result.usage = translator.usage;

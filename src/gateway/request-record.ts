@@ -10,7 +10,7 @@ export interface RequestRecord {
   model: string | undefined;
   /** The route that answered or failed last, `provider/upstream-model`. */
   route: string | undefined;
-  protocol: 'openai';
+  protocol: 'openai' | 'anthropic';
   stream: boolean;
   outcome: Outcome;
   status: number;

@@ -9,8 +9,8 @@ export interface ResponseSink {
   readonly streaming: boolean;
   /** A complete JSON response (success or error). */
   sendJson(status: number, body: string, headers?: Record<string, string>): void;
-  /** Sends the SSE response head and starts the keep-alive comments during silence. */
-  startStream(): void;
+  /** Sends the SSE response head and starts keep-alives (`frame`: the protocol's) during silence. */
+  startStream(keepAliveFrame: string): void;
   /** Writes SSE frames at once; false means the client is slow: wait for drained() before more. */
   write(frames: string): boolean;
   /** Resolves when the client has taken the pending bytes, or has gone away (signal aborted). */

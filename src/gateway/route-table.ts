@@ -1,17 +1,11 @@
 import { GatewayError } from '../core/gateway-error.js';
 import type { Provider } from '../providers/provider.js';
-import type { UpstreamTarget } from '../protocols/openai-chat/request.js';
 
 export interface Route {
   provider: Provider;
   upstreamModel: string;
   /** `provider/upstream-model`, as written in the config; names the route in errors and logs. */
   label: string;
-}
-
-/** What the request must say to this route's upstream. */
-export function targetOf(route: Route): UpstreamTarget {
-  return { model: route.upstreamModel, sendStreamOptions: route.provider.sendStreamOptions, reasoningField: route.provider.reasoningField };
 }
 
 export interface ModelEntry {

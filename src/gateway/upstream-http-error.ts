@@ -1,4 +1,5 @@
 import { GatewayError } from '../core/gateway-error.js';
+import { readGeminiError } from '../protocols/gemini/errors.js';
 import { readUpstreamError } from '../protocols/openai-chat/errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { readText } from './upstream-body.js';
@@ -13,11 +14,15 @@ const maxErrorBodyBytes = 64 * 1024;
 export async function upstreamHttpError(response: UpstreamResponse, route: string): Promise<GatewayError> {
   const text = await readBounded(response, maxErrorBodyBytes);
   let details;
+  let payload: unknown;
   try {
-    details = readUpstreamError(JSON.parse(text));
+    payload = JSON.parse(text);
+    details = readUpstreamError(payload);
   } catch {
     details = undefined;
   }
+  // Gemini says when to retry in the body (google.rpc.RetryInfo), not in a header.
+  const retryAfter = header(response, 'retry-after') ?? secondsString(readGeminiError(payload)?.retryAfterSeconds);
   const quoted = details?.message ?? (text.trim().slice(0, 500) || '(empty body)');
   return new GatewayError('upstream_http_error', `Upstream ${route} returned HTTP ${response.status}: ${quoted}`, {
     status: response.status,
@@ -25,7 +30,7 @@ export async function upstreamHttpError(response: UpstreamResponse, route: strin
     upstreamType: details?.type,
     upstreamCode: details?.code,
     param: details?.param,
-    retryAfter: header(response, 'retry-after'),
+    retryAfter,
     retryAfterMs: header(response, 'retry-after-ms'),
   });
 }
@@ -41,4 +46,8 @@ async function readBounded(response: UpstreamResponse, limit: number): Promise<s
 function header(response: UpstreamResponse, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+function secondsString(seconds: number | undefined): string | undefined {
+  return seconds === undefined ? undefined : String(seconds);
 }

@@ -1,5 +1,5 @@
-import { HttpTransport } from './http-transport.js';
-import { Http1Transport } from './http1-transport.js';
+import type { UpstreamTarget } from '../protocols/codec.js';
+import { createTransport, lowerCaseKeys } from './transport.js';
 import type { Provider, Transport, UpstreamCall, UpstreamResponse, UpstreamTimeouts } from './provider.js';
 
 export interface OpenAiCompatibleOptions {
@@ -9,6 +9,7 @@ export interface OpenAiCompatibleOptions {
   headers: Record<string, string>;
   sendStreamOptions: boolean;
   reasoningField: 'reasoning_content' | 'reasoning' | undefined;
+  maxTokensField: 'max_tokens' | 'max_completion_tokens';
   maxConnections: number;
   timeouts: UpstreamTimeouts;
   userAgent: string;
@@ -24,6 +25,7 @@ export class OpenAiCompatibleProvider implements Provider {
   readonly name: string;
   readonly sendStreamOptions: boolean;
   readonly reasoningField: 'reasoning_content' | 'reasoning' | undefined;
+  readonly maxTokensField: 'max_tokens' | 'max_completion_tokens';
   readonly timeouts: UpstreamTimeouts;
   private readonly transport: Transport;
   /** Request headers for stream and non-stream calls, built once. */
@@ -34,10 +36,9 @@ export class OpenAiCompatibleProvider implements Provider {
     this.name = options.name;
     this.sendStreamOptions = options.sendStreamOptions;
     this.reasoningField = options.reasoningField;
+    this.maxTokensField = options.maxTokensField;
     this.timeouts = options.timeouts;
-    const transportOptions = { baseUrl: options.baseUrl, maxConnections: options.maxConnections, connectTimeoutMs: options.timeouts.connectMs };
-    // TLS stays on Node's client; plain http gets the leaner reader.
-    this.transport = options.baseUrl.startsWith('https:') ? new HttpTransport(transportOptions) : new Http1Transport(transportOptions);
+    this.transport = createTransport(options.baseUrl, options.maxConnections, options.timeouts.connectMs);
     const headers = {
       'content-type': 'application/json',
       'user-agent': options.userAgent,
@@ -48,17 +49,15 @@ export class OpenAiCompatibleProvider implements Provider {
     this.jsonHeaders = { ...headers, accept: 'application/json' };
   }
 
-  async chatCompletions(call: UpstreamCall): Promise<UpstreamResponse> {
+  target(model: string): UpstreamTarget {
+    return { model, sendStreamOptions: this.sendStreamOptions, reasoningField: this.reasoningField, maxTokensField: this.maxTokensField };
+  }
+
+  async send(call: UpstreamCall): Promise<UpstreamResponse> {
     return this.transport.post('/chat/completions', call.stream ? this.streamHeaders : this.jsonHeaders, call.body, call.signal);
   }
 
   async close(): Promise<void> {
     this.transport.close();
   }
-}
-
-function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
-  return out;
 }

@@ -1,5 +1,7 @@
+import type { UpstreamTarget } from '../protocols/codec.js';
+
 /** The wire protocol an upstream speaks; decides whether a request passes through or is translated. */
-export type UpstreamProtocol = 'openai-chat';
+export type UpstreamProtocol = 'openai-chat' | 'anthropic-messages' | 'gemini';
 
 /** What a body reader answers to each piece: go on, 'pause' until resume(), or 'stop' reading. */
 export type BodyVerdict = 'pause' | 'stop' | undefined;
@@ -41,11 +43,15 @@ export interface Transport {
 }
 
 export interface UpstreamCall {
+  /** The upstream's model name (some protocols put it in the URL). */
+  model: string;
   /** The request body in the upstream's protocol. */
   body: string;
   stream: boolean;
   /** Aborted when the client goes away: the upstream connection is closed at once. */
   signal: AbortSignal;
+  /** Client headers worth forwarding on a same-protocol exchange (e.g. `anthropic-beta`). */
+  forwardHeaders?: Record<string, string>;
 }
 
 /** Per-phase limits on an upstream, in milliseconds; 0 = no limit. */
@@ -64,11 +70,12 @@ export interface UpstreamTimeouts {
 export interface Provider {
   readonly name: string;
   readonly protocol: UpstreamProtocol;
-  /** Quirk: the upstream accepts `stream_options` (some OpenAI-compatible servers reject it). */
-  readonly sendStreamOptions: boolean;
-  /** Quirk: what the upstream calls reasoning in assistant messages it is sent. */
-  readonly reasoningField: 'reasoning_content' | 'reasoning' | undefined;
   readonly timeouts: UpstreamTimeouts;
-  chatCompletions(call: UpstreamCall): Promise<UpstreamResponse>;
+  /** The upstream model name with this provider's quirk flags, for the request encoder. */
+  target(model: string): UpstreamTarget;
+  /** Sends one chat request (Chat Completions, Messages or generateContent, per protocol). */
+  send(call: UpstreamCall): Promise<UpstreamResponse>;
+  /** Anthropic's POST /v1/messages/count_tokens, where the upstream has one. */
+  countTokens?(call: UpstreamCall): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../core/gateway-error.js';
 import { newRequestId } from '../core/request-id.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { anthropicDialect } from '../gateway/anthropic-dialect.js';
 import { openAiDialect } from '../gateway/openai-dialect.js';
-import { respondError } from '../gateway/respond-error.js';
+import { respondError, type ErrorDialect } from '../gateway/respond-error.js';
 import { CorsPolicy } from './cors.js';
 import { NodeResponseSink } from './node-response-sink.js';
 import { readBody } from './read-body.js';
@@ -41,14 +42,16 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
   const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
   const maxBody = gateway.config.max_request_size;
 
-  const chat: Handler = (ctx) =>
-    gateway.chatCompletions({
-      requestId: ctx.requestId,
-      headers: ctx.req.headers,
-      readBody: () => readBody(ctx.req, maxBody),
-      sink: ctx.sink,
-      startedAt: ctx.startedAt,
-    });
+  const chatCall = (ctx: RequestContext) => ({
+    requestId: ctx.requestId,
+    headers: ctx.req.headers,
+    readBody: () => readBody(ctx.req, maxBody),
+    sink: ctx.sink,
+    startedAt: ctx.startedAt,
+  });
+  const chat: Handler = (ctx) => gateway.chatCompletions(chatCall(ctx));
+  const messages: Handler = (ctx) => gateway.messages(chatCall(ctx));
+  const countTokens: Handler = (ctx) => gateway.countTokens(chatCall(ctx));
   const models: Handler = (ctx) => {
     gateway.authenticate(ctx.req.headers);
     ctx.sink.sendJson(200, JSON.stringify(gateway.modelList()));
@@ -64,6 +67,8 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
 
   const routes: RouteSpec[] = [
     { pattern: /^\/(?:v1\/)?chat\/completions$/, methods: { POST: chat } },
+    { pattern: /^\/(?:v1\/)?messages$/, methods: { POST: messages } },
+    { pattern: /^\/(?:v1\/)?messages\/count_tokens$/, methods: { POST: countTokens } },
     { pattern: /^\/(?:v1\/)?models$/, methods: { GET: models } },
     { pattern: /^\/(?:v1\/)?models\/(?<id>.+)$/, methods: { GET: model } },
     { pattern: /^\/health$/, methods: { GET: health } },
@@ -71,14 +76,18 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
 
   const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     const requestId = newRequestId();
-    const sink = new NodeResponseSink(req, res, { 'x-request-id': requestId, ...cors.headers(req.headers.origin) }, keepAliveMs);
+    const anthropic = isAnthropicPath(req.url);
+    // Anthropic's SDKs read the request id from `request-id`.
+    const idHeaders: Record<string, string> = anthropic ? { 'x-request-id': requestId, 'request-id': requestId } : { 'x-request-id': requestId };
+    const sink = new NodeResponseSink(req, res, { ...idHeaders, ...cors.headers(req.headers.origin) }, keepAliveMs);
     inFlight.add(sink);
     res.once('close', () => inFlight.delete(sink));
     const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
     void dispatch(ctx).catch((error: unknown) => {
       const failure = toGatewayError(error);
       if (failure.code === 'internal_error') gateway.logger.error('unhandled error', { requestId, error });
-      respondError(sink, openAiDialect, failure);
+      const dialect: ErrorDialect = anthropic ? anthropicDialect(requestId) : openAiDialect;
+      respondError(sink, dialect, failure);
       if (!res.writableEnded && !sink.streaming) res.end();
     });
   });
@@ -109,10 +118,15 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
       await handler(ctx);
       return;
     }
-    throw new GatewayError('unknown_url', `Unknown request URL: ${method} ${path}. Sluice serves POST /v1/chat/completions, GET /v1/models and GET /health.`);
+    throw new GatewayError('unknown_url', `Unknown request URL: ${method} ${path}. Sluice serves POST /v1/chat/completions, POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and GET /health.`);
   }
 
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout (60 s)
   server.headersTimeout = 66_000;
   return { server, inFlight };
+}
+
+/** Errors on the Messages endpoints are rendered the way Anthropic clients parse them. */
+function isAnthropicPath(url: string | undefined): boolean {
+  return url !== undefined && /^\/(?:v1\/)?messages(?:[/?]|$)/.test(url);
 }

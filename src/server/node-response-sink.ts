@@ -31,6 +31,7 @@ export class NodeResponseSink implements ResponseSink {
   private keepAlive: NodeJS.Timeout | undefined;
   /** Set by every write; the keep-alive timer only speaks after a whole interval without one. */
   private wroteSinceTick = false;
+  private keepAliveFrame = keepAliveFrame;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -68,9 +69,10 @@ export class NodeResponseSink implements ResponseSink {
     this.res.end(body);
   }
 
-  startStream(): void {
+  startStream(keepAliveFrame: string): void {
     if (this.streaming || this.res.headersSent) return;
     this.streaming = true;
+    this.keepAliveFrame = keepAliveFrame;
     // The head is not flushed on its own: it leaves with the first frame, in the same packet.
     this.res.writeHead(200, { ...this.baseHeaders, ...sseHeaders });
     // Ticks at a quarter of the interval: a keep-alive goes out after 1 to 1.25 intervals of
@@ -130,7 +132,7 @@ export class NodeResponseSink implements ResponseSink {
     }
     if (++this.idleTicks < idleTicksPerKeepAlive) return;
     this.idleTicks = 0;
-    this.write(keepAliveFrame);
+    this.write(this.keepAliveFrame);
     this.wroteSinceTick = false;
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../../core/gateway-error.js';
 import { isObject, type JsonObject } from '../../core/json.js';
+import type { UpstreamTarget } from '../codec.js';
 
 /**
  * What Sluice checks of a Chat Completions request. Loose objects: vendor fields Sluice does not
@@ -53,15 +54,6 @@ export function decodeChatRequest(payload: unknown): ChatRequest {
   return { body, model: parsed.data.model, stream, includeUsage: stream && parsed.data.stream_options?.include_usage === true };
 }
 
-/** What an upstream route needs the request to say. */
-export interface UpstreamTarget {
-  model: string;
-  /** Quirk: the upstream accepts `stream_options`. */
-  sendStreamOptions: boolean;
-  /** Quirk: what the upstream calls reasoning in assistant messages of the history. */
-  reasoningField: 'reasoning_content' | 'reasoning' | undefined;
-}
-
 /**
  * The body sent to an OpenAI-compatible upstream: the client's body with the upstream's model
  * name, and, for streams, `include_usage` forced on so every request can be accounted even when
@@ -69,10 +61,11 @@ export interface UpstreamTarget {
  */
 export function encodeUpstreamChatBody(request: ChatRequest, target: UpstreamTarget): string {
   const body: JsonObject = { ...request.body, model: target.model };
-  if (request.stream && target.sendStreamOptions) {
+  const sendStreamOptions = target.sendStreamOptions !== false;
+  if (request.stream && sendStreamOptions) {
     const clientOptions = request.body.stream_options;
     body.stream_options = { ...(typeof clientOptions === 'object' && clientOptions !== null ? clientOptions : {}), include_usage: true };
-  } else if (!target.sendStreamOptions) {
+  } else if (!sendStreamOptions) {
     delete body.stream_options;
   }
   if (target.reasoningField !== undefined) body.messages = renameReasoning(body.messages, target.reasoningField);

@@ -1,0 +1,32 @@
+import type { ProviderConfig } from '../config/schema.js';
+import { AnthropicProvider } from '../providers/anthropic.js';
+import { GeminiProvider } from '../providers/gemini.js';
+import { OpenAiCompatibleProvider } from '../providers/openai-compatible.js';
+import type { Provider } from '../providers/provider.js';
+import { sluiceVersion } from './version.js';
+
+/** One adapter per provider entry of the config, by its `kind`. */
+export function createProvider(name: string, config: ProviderConfig): Provider {
+  const common = {
+    name,
+    baseUrl: config.base_url,
+    apiKey: config.api_key,
+    headers: config.headers,
+    maxConnections: config.max_connections,
+    timeouts: { connectMs: config.timeouts.connect, firstTokenMs: config.timeouts.first_token, idleMs: config.timeouts.idle },
+    userAgent: `sluice/${sluiceVersion}`,
+  };
+  switch (config.kind) {
+    case 'openai':
+      return new OpenAiCompatibleProvider({
+        ...common,
+        sendStreamOptions: config.send_stream_options,
+        reasoningField: config.reasoning_field,
+        maxTokensField: config.max_tokens_field,
+      });
+    case 'anthropic':
+      return new AnthropicProvider({ ...common, anthropicVersion: config.anthropic_version, defaultMaxTokens: config.default_max_tokens });
+    case 'gemini':
+      return new GeminiProvider(common);
+  }
+}

@@ -1,0 +1,134 @@
+import { GatewayError } from '../../core/gateway-error.js';
+import { isObject, type JsonObject } from '../../core/json.js';
+import type { Usage } from '../../core/usage.js';
+import type { SseEvent } from '../../sse/sse-decoder.js';
+import { encodeSseEvent } from '../../sse/sse-encoder.js';
+import type { StreamTranslator } from '../stream-translator.js';
+import { readAnthropicUpstreamError } from './errors.js';
+import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
+
+/**
+ * An Anthropic upstream relayed to an Anthropic client. Every event goes out with its data as it
+ * came (unknown event types and fields survive), except message_start, which shows the public
+ * model name. Usage, stop reasons and the commit point are tapped on the way.
+ *
+ * Once content has been seen, content_block_delta and content_block_stop events are forwarded
+ * without being parsed: they are most of the stream and nothing more is read from them. A
+ * malformed one then reaches the client as the upstream sent it, and its SDK reports it.
+ */
+export class AnthropicStreamPassthrough implements StreamTranslator {
+  sawContent = false;
+  finished = false;
+  readonly completeWithoutTerminator = false; // Anthropic always ends with message_stop
+  readonly finishReasons: string[] = [];
+  usage: Usage | undefined;
+  private rawUsage: JsonObject | undefined;
+  private started = false;
+
+  constructor(private readonly publicModel: string, private readonly route: string) {}
+
+  push(event: SseEvent): string {
+    if (this.finished) return '';
+    if (event.event === 'error') throw this.inBandError(event.data);
+    if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) return encodeSseEvent(event.event, event.data);
+    const payload = this.parse(event);
+    const type = typeof payload.type === 'string' && eventName.test(payload.type) ? payload.type : event.event;
+    if (type === undefined) return ''; // no usable name anywhere: the SDK could not use it either
+    switch (type) {
+      case 'error':
+        throw this.inBandError(event.data);
+      case 'ping':
+        // Before content the relay sends its own keep-alives; after it, a ping is harmless.
+        if (!this.sawContent) return '';
+        break;
+      case 'message_start':
+        // A repeated message_start makes the SDK throw ("Unexpected event order"); the first one
+        // stands and the content that follows still belongs to it.
+        if (this.started) return '';
+        return encodeSseEvent(type, this.messageStart(payload));
+      case 'content_block_start':
+        if (!this.sawContent && isContentBlockStart(payload.content_block)) this.sawContent = true;
+        break;
+      case 'content_block_delta':
+        if (!this.sawContent && isContentDelta(payload.delta)) this.sawContent = true;
+        break;
+      case 'message_delta':
+        this.messageDelta(payload);
+        break;
+      case 'message_stop':
+        this.finished = true;
+        break;
+    }
+    // The event name is the JSON type: the SDK drops events without an `event:` line.
+    return encodeSseEvent(type, event.data);
+  }
+
+  closingFrames(): string {
+    return '';
+  }
+
+  private messageStart(payload: JsonObject): string {
+    const message = payload.message;
+    if (!isObject(message)) throw this.protocolError('a message_start without a message');
+    this.started = true;
+    this.rawUsage = isObject(message.usage) ? message.usage : undefined;
+    this.usage = usageFromAnthropic(this.rawUsage);
+    return JSON.stringify({ ...payload, message: { ...message, model: this.publicModel } });
+  }
+
+  private messageDelta(payload: JsonObject): void {
+    this.rawUsage = mergeAnthropicUsage(this.rawUsage, payload.usage);
+    this.usage = usageFromAnthropic(this.rawUsage);
+    const delta = payload.delta;
+    if (isObject(delta) && typeof delta.stop_reason === 'string') this.finishReasons.push(delta.stop_reason);
+  }
+
+  private parse(event: SseEvent): JsonObject {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(event.data);
+    } catch {
+      throw this.protocolError(`a malformed event: ${event.data.slice(0, 200)}`);
+    }
+    if (!isObject(payload)) throw this.protocolError(`an event that is not a JSON object: ${event.data.slice(0, 200)}`);
+    return payload;
+  }
+
+  private inBandError(data: string): GatewayError {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch {
+      payload = undefined;
+    }
+    const details = readAnthropicUpstreamError(payload);
+    return new GatewayError('upstream_stream_error', `Upstream ${this.route} reported an error: ${details?.message ?? data.slice(0, 200)}`, {
+      route: this.route,
+      upstreamType: details?.type,
+    });
+  }
+
+  private protocolError(what: string): GatewayError {
+    return new GatewayError('upstream_protocol_error', `Upstream ${this.route} sent ${what}`, { route: this.route });
+  }
+}
+
+/** What can stand as an SSE event name (a JSON type with a line break would break the frame). */
+const eventName = /^[A-Za-z0-9_.-]+$/;
+
+/** A block start that already shows something: text or thinking with text, or any other block. */
+function isContentBlockStart(block: unknown): boolean {
+  if (!isObject(block)) return false;
+  if (block.type === 'text') return typeof block.text === 'string' && block.text !== '';
+  if (block.type === 'thinking') return typeof block.thinking === 'string' && block.thinking !== '';
+  return true;
+}
+
+function isContentDelta(delta: unknown): boolean {
+  if (!isObject(delta)) return false;
+  for (const key of ['text', 'thinking', 'partial_json'] as const) {
+    const value = delta[key];
+    if (typeof value === 'string' && value !== '') return true;
+  }
+  return false;
+}
