@@ -69,11 +69,10 @@ export function encodeAnthropicResponse(response: NeutralResponse, options: { mo
         if (part.text !== '') content.push({ type: 'text', text: part.text });
         break;
       case 'reasoning':
-        content.push(
-          part.signature?.family === 'anthropic'
-            ? { type: 'thinking', thinking: part.text, signature: part.signature.value }
-            : { type: 'thinking', thinking: part.text },
-        );
+        if (part.signature?.family === 'anthropic') content.push({ type: 'thinking', thinking: part.text, signature: part.signature.value });
+        // Another family's bare signature (Gemini signs plain answers) has no text to show, and
+        // its signature cannot cross: nothing for the client, as on the streaming path.
+        else if (part.text !== '') content.push({ type: 'thinking', thinking: part.text });
         break;
       case 'redacted-reasoning':
         if (part.family === 'anthropic') content.push({ type: 'redacted_thinking', data: part.data });

@@ -37,7 +37,7 @@ function failure(run: () => unknown): GatewayError {
   assert.fail('expected a GatewayError');
 }
 
-test('a CRLF-framed text stream: start, text deltas, usage then finish; complete without a terminator', () => {
+test('a CRLF-framed text stream: start, text deltas with usage as it grows, then finish; complete without a terminator', () => {
   const decoder = new GeminiStreamDecoder(route);
   const events = decode(
     [
@@ -52,6 +52,7 @@ test('a CRLF-framed text stream: start, text deltas, usage then finish; complete
     { type: 'start', id: 'resp-1', model: 'gemini-test-001', usage: { ...reported, output: 1 } },
     { type: 'text', text: 'Hel' },
     { type: 'text', text: 'lo\r\nthere' },
+    { type: 'usage', usage: { ...reported, output: 3 } },
     { type: 'text', text: '!' },
     { type: 'usage', usage: reported },
     { type: 'finish', reason: 'stop' },

@@ -29,9 +29,9 @@ interface OpenCall {
  * - A thoughtSignature on a text or thought part becomes a reasoning-signature event right after
  *   that part's text (https://ai.google.dev/gemini-api/docs/thought-signatures: it may sit on any
  *   part, an empty text part included); on a functionCall part it travels with the tool call.
- * - Usage repeats, cumulative, on every chunk. It is sent with `start` (input known early) and
- *   once more right before `finish`, then again only if a later chunk changes it: a usage event
- *   between two text deltas would be "an event of another kind" to encoders that derive blocks.
+ * - Usage repeats, cumulative, on every chunk; a usage event goes out whenever it changed (after
+ *   the chunk's content), so a stream cut short still settles with what was generated. Encoders
+ *   only remember usage: it never ends a block.
  * - Content after the finishReason is ignored; usage after it is still reported.
  */
 export class GeminiStreamDecoder implements UpstreamStreamDecoder {
@@ -87,6 +87,8 @@ export class GeminiStreamDecoder implements UpstreamStreamDecoder {
     const candidate = Array.isArray(chunk.candidates) && isObject(chunk.candidates[0]) ? chunk.candidates[0] : undefined;
     if (candidate !== undefined) this.readParts(candidate, events);
     const finish = this.finishReason(candidate, chunk.promptFeedback);
+    // Usage as it grows, so a stream cut short is still settled with what was generated.
+    if (finish === undefined) this.pushUsageIfChanged(events);
     if (finish !== undefined) {
       this.closeOpenCall(events);
       if (this.latestUsage !== undefined) {
