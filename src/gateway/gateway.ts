@@ -12,6 +12,13 @@ import { isLoopbackHost } from './loopback.js';
 
 export { sluiceVersion } from './version.js';
 
+export interface AnthropicModel {
+  type: 'model';
+  id: string;
+  display_name: string;
+  created_at: string;
+}
+
 export interface GatewayOptions {
   config: SluiceConfig;
   logger: Logger;
@@ -89,6 +96,13 @@ export class Gateway {
       object: 'list',
       data: this.routes.list().map((m) => ({ id: m.name, object: 'model', created: this.startedAt, owned_by: 'sluice' })),
     };
+  }
+
+  /** GET /v1/models in Anthropic's shape, for clients that send `anthropic-version`. */
+  anthropicModelList(): { data: AnthropicModel[]; has_more: false; first_id: string | null; last_id: string | null } {
+    const createdAt = new Date(this.startedAt * 1000).toISOString();
+    const data = this.routes.list().map((m): AnthropicModel => ({ type: 'model', id: m.name, display_name: m.name, created_at: createdAt }));
+    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null };
   }
 
   async close(): Promise<void> {

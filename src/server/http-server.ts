@@ -52,16 +52,18 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
   const chat: Handler = (ctx) => gateway.chatCompletions(chatCall(ctx));
   const messages: Handler = (ctx) => gateway.messages(chatCall(ctx));
   const countTokens: Handler = (ctx) => gateway.countTokens(chatCall(ctx));
+  // The Anthropic SDK lists models at the same URL; it always sends anthropic-version.
+  const wantsAnthropic = (ctx: RequestContext): boolean => ctx.req.headers['anthropic-version'] !== undefined;
   const models: Handler = (ctx) => {
     gateway.authenticate(ctx.req.headers);
-    ctx.sink.sendJson(200, JSON.stringify(gateway.modelList()));
+    ctx.sink.sendJson(200, JSON.stringify(wantsAnthropic(ctx) ? gateway.anthropicModelList() : gateway.modelList()));
   };
   const model: Handler = (ctx) => {
     gateway.authenticate(ctx.req.headers);
     const id = ctx.params.id ?? '';
-    const found = gateway.modelList().data.find((m) => m.id === id);
-    if (found === undefined) gateway.routes.resolve(id); // throws the 404 with its guidance
-    ctx.sink.sendJson(200, JSON.stringify(found));
+    gateway.routes.resolve(id); // throws the 404 with its guidance
+    const list = wantsAnthropic(ctx) ? gateway.anthropicModelList().data : gateway.modelList().data;
+    ctx.sink.sendJson(200, JSON.stringify(list.find((m) => m.id === id)));
   };
   const health: Handler = (ctx) => ctx.sink.sendJson(200, JSON.stringify({ status: 'ok' }));
 
@@ -76,7 +78,7 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
 
   const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     const requestId = newRequestId();
-    const anthropic = isAnthropicPath(req.url);
+    const anthropic = speaksAnthropic(req);
     // Anthropic's SDKs read the request id from `request-id`.
     const idHeaders: Record<string, string> = anthropic ? { 'x-request-id': requestId, 'request-id': requestId } : { 'x-request-id': requestId };
     const sink = new NodeResponseSink(req, res, { ...idHeaders, ...cors.headers(req.headers.origin) }, keepAliveMs);
@@ -126,7 +128,12 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
   return { server, inFlight };
 }
 
-/** Errors on the Messages endpoints are rendered the way Anthropic clients parse them. */
-function isAnthropicPath(url: string | undefined): boolean {
-  return url !== undefined && /^\/(?:v1\/)?messages(?:[/?]|$)/.test(url);
+/**
+ * Errors on the Messages endpoints, and on shared ones (models, unknown URLs) asked by an
+ * Anthropic SDK (it always sends anthropic-version), are rendered the way Anthropic clients parse them.
+ */
+function speaksAnthropic(req: IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  if (/^\/(?:v1\/)?messages(?:[/?]|$)/.test(url)) return true;
+  return req.headers['anthropic-version'] !== undefined && !/^\/(?:v1\/)?chat\//.test(url);
 }
