@@ -90,7 +90,7 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
 }
 
 /** Beta features the client opted into must reach an Anthropic upstream, or its answer changes. */
-function anthropicForwardHeaders(headers: ChatCall['headers']): Record<string, string> {
+export function anthropicForwardHeaders(headers: ChatCall['headers']): Record<string, string> {
   const beta = headers['anthropic-beta'];
   const value = Array.isArray(beta) ? beta.join(',') : beta;
   return value ? { 'anthropic-beta': value } : {};

@@ -3,7 +3,7 @@ import { isObject, type JsonObject } from '../core/json.js';
 import { decodeAnthropicRequest } from '../protocols/anthropic-messages/request-decode.js';
 import { estimatePromptTokens } from '../protocols/token-estimate.js';
 import type { Provider } from '../providers/provider.js';
-import type { ChatCall, ChatDeps } from './chat-completions.js';
+import { anthropicForwardHeaders, type ChatCall, type ChatDeps } from './chat-completions.js';
 import { anthropicDialect } from './anthropic-dialect.js';
 import { respondError } from './respond-error.js';
 import { readText } from './upstream-body.js';
@@ -23,10 +23,13 @@ export async function handleCountTokens(call: ChatCall, deps: ChatDeps): Promise
     // count_tokens takes a Messages request without max_tokens.
     const request = decodeAnthropicRequest({ ...payload, max_tokens: Number.MAX_SAFE_INTEGER, stream: false });
     const model = deps.routes.resolve(request.model);
+    // The count depends on the betas the client opted into (tool types, context features): an
+    // upstream asked without them refuses or miscounts, and the estimate would silently stand in.
+    const forwardHeaders = anthropicForwardHeaders(call.headers);
     for (const route of model.routes) {
       const count = route.provider.countTokens?.bind(route.provider);
       if (count === undefined) continue;
-      const counted = await upstreamCount(count, { ...payload, model: route.upstreamModel }, route.upstreamModel, call.sink.signal);
+      const counted = await upstreamCount(count, { ...payload, model: route.upstreamModel }, route.upstreamModel, forwardHeaders, call.sink.signal);
       if (counted !== undefined) {
         call.sink.sendJson(200, counted);
         return;
@@ -39,9 +42,9 @@ export async function handleCountTokens(call: ChatCall, deps: ChatDeps): Promise
 }
 
 /** The upstream's answer when it gave one; undefined to fall back to the estimate. */
-async function upstreamCount(count: NonNullable<Provider['countTokens']>, body: JsonObject, model: string, signal: AbortSignal): Promise<string | undefined> {
+async function upstreamCount(count: NonNullable<Provider['countTokens']>, body: JsonObject, model: string, forwardHeaders: Record<string, string>, signal: AbortSignal): Promise<string | undefined> {
   try {
-    const response = await count({ model, body: JSON.stringify(body), stream: false, signal });
+    const response = await count({ model, body: JSON.stringify(body), stream: false, signal, forwardHeaders });
     const { text } = await readText(response.body, 64 * 1024);
     if (response.status !== 200) return undefined;
     const parsed: unknown = JSON.parse(text);
