@@ -524,3 +524,26 @@ test('count_tokens on an Anthropic route forwards anthropic-beta (a beta feature
   assert.ok(up.path.startsWith('/v1/messages/count_tokens'));
   assert.equal(up.headers['anthropic-beta'], ccHeaders['anthropic-beta']);
 });
+
+test('Anthropic passthrough drops unsigned (foreign-family) thinking blocks from history, keeps signed ones and the rest', async (t) => {
+  const s = await setup(t, [{ kind: 'anthropic' }], ['up0/text']);
+  const history = [
+    { role: 'user', content: 'first question' },
+    {
+      role: 'assistant',
+      content: [
+        // What an Anthropic client got from a non-Anthropic upstream: reasoning with no signature.
+        { type: 'thinking', thinking: 'foreign reasoning', signature: '' },
+        { type: 'thinking', thinking: 'signed by Anthropic', signature: 'EqQBCkYIBxgC' },
+        { type: 'text', text: 'first answer' },
+      ],
+    },
+    { role: 'user', content: 'second question' },
+  ];
+  await s.anthropic.messages.create({ model: 'm', max_tokens: 100, messages: history as Anthropic.MessageParam[] }, { signal: AbortSignal.timeout(5000) });
+  const sent = s.ups[0]!.upstream.requests[0]!.body as { messages: { content: unknown }[] };
+  assert.deepEqual(sent.messages[1]?.content, [
+    { type: 'thinking', thinking: 'signed by Anthropic', signature: 'EqQBCkYIBxgC' },
+    { type: 'text', text: 'first answer' },
+  ]);
+});

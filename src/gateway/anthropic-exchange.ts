@@ -4,6 +4,7 @@ import { anthropicClientCodec } from '../protocols/anthropic-messages/anthropic-
 import { decodeAnthropicResponse } from '../protocols/anthropic-messages/response.js';
 import { AnthropicStreamPassthrough } from '../protocols/anthropic-messages/stream-passthrough.js';
 import { anthropicPingFrame } from '../protocols/anthropic-messages/stream-encoder.js';
+import { dropUnsignedThinking } from '../protocols/anthropic-messages/unsigned-thinking.js';
 import { estimatePromptTokens } from '../protocols/token-estimate.js';
 import type { AttemptPlan, Exchange } from './exchange.js';
 import { anthropicDialect } from './anthropic-dialect.js';
@@ -38,7 +39,7 @@ export function anthropicExchange(ingress: AnthropicIngress): Exchange {
         return translatedPlan(neutral, route, anthropicClientCodec, { model: ingress.model, includeUsage: false, estimatedInputTokens: estimatedInput });
       }
       return {
-        body: JSON.stringify({ ...ingress.body, model: route.upstreamModel }),
+        body: JSON.stringify({ ...dropUnsignedThinking(ingress.body), model: route.upstreamModel }),
         forwardHeaders: ingress.forwardHeaders,
         translator: () => new AnthropicStreamPassthrough(ingress.model, route.label),
         unary(text) {
