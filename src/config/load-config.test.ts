@@ -95,6 +95,7 @@ describe('parseConfigText: valid configs', () => {
         'deepseek-chat': { routes: ['openrouter/deepseek/deepseek-chat', 'openai/deepseek-chat'] },
       },
       keys: [{ name: 'demo', key: 'demo-secret-1' }],
+      store: 'sqlite:data/sluice.db',
     };
     assert.deepEqual(parseConfigText(fullExample, 'sluice.yaml', env), expected);
   });

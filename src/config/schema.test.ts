@@ -29,6 +29,7 @@ describe('configSchema', () => {
       providers: {},
       models: {},
       keys: [],
+      store: 'sqlite:data/sluice.db',
     });
   });
 

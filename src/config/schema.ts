@@ -172,8 +172,20 @@ const routeSchema = z.string().refine((route) => splitRoute(route) !== undefined
   error: 'expected a route like "openai/gpt-4o" ("<provider>/<upstream model>")',
 });
 
+/** USD per 1M tokens; up to 6 decimals are kept exactly (costs are computed in integers). */
+const pricePerMillion = z.number().min(0, { error: 'must not be negative' }).max(1_000_000);
+
+export const priceSchema = z.strictObject({
+  input: pricePerMillion,
+  output: pricePerMillion,
+  // Unset: cached input is priced as ordinary input.
+  cache_read: pricePerMillion.optional(),
+  cache_write: pricePerMillion.optional(),
+});
+
 export const modelSchema = z.strictObject({
   routes: z.array(routeSchema).min(1, { error: 'must list at least one route' }),
+  price: priceSchema.optional(),
 });
 
 export const keySchema = z.strictObject({
@@ -193,6 +205,15 @@ export const configSchema = z
     providers: section(z.record(providerName, providerSchema).default(() => ({}))),
     models: section(z.record(nonEmpty(), modelSchema).default(() => ({}))),
     keys: section(z.array(keySchema).default(() => [])),
+    // sqlite:<path> (the default, embedded), postgres://... (shared by many instances), memory.
+    store: z
+      .string()
+      .refine((s) => s === 'memory' || s.startsWith('sqlite:') || /^postgres(?:ql)?:\/\//.test(s), {
+        error: 'expected "sqlite:<path>", "postgres://user@host:port/db" or "memory"',
+      })
+      .default('sqlite:data/sluice.db'),
+    // Bearer token for /admin/*; unset: the admin API is off.
+    admin_key: z.string().min(16, { error: 'must be at least 16 characters long' }).optional(),
   })
   // `when` makes the cross-field checks run even if other parts failed, so every problem is
   // reported in one go; the check therefore inspects the value defensively.
@@ -207,6 +228,7 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type KeyConfig = z.output<typeof keySchema>;
+export type PriceConfig = z.output<typeof priceSchema>;
 
 
 interface CrossFieldIssue {

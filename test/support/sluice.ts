@@ -16,7 +16,9 @@ export interface TestSluice extends RunningServer {
  * Requests are recorded instead of logged, so tests can check the accounting.
  */
 export async function startSluice(yaml: string, env: Record<string, string> = {}): Promise<TestSluice> {
-  const config = parseConfigText(yaml, 'test.yaml', env);
+  const parsed = parseConfigText(yaml, 'test.yaml', env);
+  // Tests never write the embedded database in the working tree unless they ask for a store.
+  const config = /^store:/m.test(yaml) ? parsed : { ...parsed, store: 'memory' };
   const records: RequestRecord[] = [];
   const meter: RequestMeter = { record: (r) => void records.push(r) };
   const level = (process.env.SLUICE_TEST_LOG_LEVEL ?? 'silent') as LogLevel;
