@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../core/gateway-error.js';
+import type { StoredKey } from '../storage/types.js';
 
 export interface ClientKey {
-  /** The key's name from the config; never the secret. */
+  /** The key's name; never the secret. */
   name: string;
+  /** Stored keys only (config-declared keys and keyless mode have none). */
+  id?: string;
+  /** Public models this key may use; undefined = every model. */
+  models?: readonly string[];
+  /** The stored key behind it, for budgets and limits. */
+  stored?: StoredKey;
 }
 
 export interface KeySource {

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../core/gateway-error.js';
 import { decodeChatRequest } from '../protocols/openai-chat/request.js';
 import { checkAnthropicRequest } from '../protocols/anthropic-messages/request-decode.js';
+import type { Admission, Ticket } from './admission.js';
 import type { ClientKey, KeyRing } from './authenticate.js';
 import type { RelayResult } from './attempt-result.js';
 import { anthropicDialect } from './anthropic-dialect.js';
@@ -37,6 +38,9 @@ export interface ChatCall {
 export interface ChatDeps {
   keys: KeyRing;
   routes: RouteTable;
+  admission: Admission;
+  /** Integer nano-USD for a request's usage on a public model (0 when the model has no price). */
+  cost: (record: RequestRecord) => { costNanoUsd: number; priceVersion: string | undefined };
   meter: RequestMeter;
   settings: ChatSettings;
 }
@@ -73,10 +77,12 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
   let exchange: Exchange | undefined;
   let result: RelayResult | undefined;
   let rejection: GatewayError | undefined;
+  let ticket: Ticket | undefined;
   try {
     key = deps.keys.authenticate(call.headers);
     exchange = ingress.decode(parseJsonBody(await call.readBody()));
     const model = deps.routes.resolve(exchange.model);
+    ticket = await deps.admission.admit({ key, exchange, model });
     const common = { exchange, model, sink: call.sink, startedAt: call.startedAt };
     result = exchange.stream
       ? await relayStream({ ...common, ...deps.settings })
@@ -85,7 +91,12 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
     rejection = toGatewayError(error);
     respondError(call.sink, ingress.dialect, rejection);
   } finally {
-    deps.meter.record(toRecord({ call, key, exchange, protocol: ingress.protocol, result, rejection }));
+    const record = toRecord({ call, key, exchange, protocol: ingress.protocol, result, rejection });
+    const { costNanoUsd, priceVersion } = deps.cost(record);
+    record.costNanoUsd = costNanoUsd;
+    record.priceVersion = priceVersion;
+    ticket?.settle(costNanoUsd);
+    deps.meter.record(record);
   }
 }
 
@@ -111,6 +122,9 @@ function toRecord({ call, key, exchange, protocol, result, rejection }: Settled)
   return {
     requestId: call.requestId,
     keyName: key?.name,
+    keyId: key?.id,
+    costNanoUsd: 0,
+    priceVersion: undefined,
     model: exchange?.model,
     route: result?.route?.label,
     protocol,

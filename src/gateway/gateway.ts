@@ -6,6 +6,7 @@ import type { Provider } from '../providers/provider.js';
 import { KeyRing, type ClientKey } from './authenticate.js';
 import { handleChatCompletions, handleMessages, type ChatCall, type ChatDeps, type ChatSettings } from './chat-completions.js';
 import { handleCountTokens } from './count-tokens.js';
+import { openAdmission } from './admission.js';
 import { LogMeter, type RequestMeter } from './request-record.js';
 import { RouteTable } from './route-table.js';
 import { isLoopbackHost } from './loopback.js';
@@ -87,7 +88,14 @@ export class Gateway {
   }
 
   private chatDeps(): ChatDeps {
-    return { keys: this.keys, routes: this.routes, meter: this.meter, settings: this.chatSettings };
+    return {
+      keys: this.keys,
+      routes: this.routes,
+      admission: openAdmission,
+      cost: () => ({ costNanoUsd: 0, priceVersion: undefined }),
+      meter: this.meter,
+      settings: this.chatSettings,
+    };
   }
 
   /** GET /v1/models in OpenAI's list shape. */

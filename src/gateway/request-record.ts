@@ -6,6 +6,8 @@ import type { Outcome } from './attempt-result.js';
 export interface RequestRecord {
   requestId: string;
   keyName: string | undefined;
+  /** Stored key id (undefined for config-declared keys and keyless mode). */
+  keyId: string | undefined;
   /** Public model name as the client asked for it. */
   model: string | undefined;
   /** The route that answered or failed last, `provider/upstream-model`. */
@@ -18,6 +20,9 @@ export interface RequestRecord {
   durationMs: number;
   attempts: number;
   usage: Usage | undefined;
+  /** What the request cost, integer nano-USD, at `priceVersion`. */
+  costNanoUsd: number;
+  priceVersion: string | undefined;
   errorCode: string | undefined;
   /** What went wrong, for the operator (the client got the same minus internal detail). */
   errorMessage: string | undefined;
