@@ -10,10 +10,16 @@ export const errorCatalogue = {
   missing_api_key: { status: 401, kind: 'authentication' },
   invalid_api_key: { status: 401, kind: 'authentication' },
   origin_not_allowed: { status: 403, kind: 'permission' },
+  model_not_allowed: { status: 403, kind: 'permission' }, // the key's `models` leave it out
   model_not_found: { status: 404, kind: 'not_found' },
   unknown_url: { status: 404, kind: 'not_found' },
   method_not_allowed: { status: 405, kind: 'invalid_request' },
+  key_not_found: { status: 404, kind: 'not_found' }, // admin API
+  key_name_taken: { status: 409, kind: 'invalid_request' }, // admin API
   request_too_large: { status: 413, kind: 'request_too_large' },
+  // The key's budget cannot cover the request's worst case. 429 is OpenAI's status for it;
+  // Anthropic's is 402, which its dialect applies (protocols/anthropic-messages/errors.ts).
+  insufficient_quota: { status: 429, kind: 'billing' },
   // The upstream's fault (or the network's).
   upstream_http_error: { status: 502, kind: 'upstream' }, // status replaced by the upstream's own
   upstream_unreachable: { status: 502, kind: 'upstream' },
@@ -24,6 +30,8 @@ export const errorCatalogue = {
   // Ours.
   internal_error: { status: 500, kind: 'internal' },
   shutting_down: { status: 503, kind: 'unavailable' },
+  // A budgeted key's spend could not be read from the store, so it cannot be checked.
+  budget_unavailable: { status: 503, kind: 'unavailable' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -17,10 +17,12 @@ export interface RelayResult {
   error: GatewayError | undefined;
   attempts: number;
   finishReasons: string[];
+  /** The text the last streamed attempt generated, decoded on demand (usage estimates). */
+  generated: (() => string) | undefined;
 }
 
 export function newRelayResult(): RelayResult {
-  return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [] };
+  return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [], generated: undefined };
 }
 
 /**

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../core/gateway-error.js';
-import type { StoredKey } from '../storage/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { KeyStore, StoredKey } from '../storage/types.js';
+import { StoredKeyIndex } from './key-index.js';
+import { KeyRefresher, type KeyRefreshOptions } from './key-refresh.js';
 
 export interface ClientKey {
   /** The key's name; never the secret. */
@@ -18,31 +21,95 @@ export interface KeySource {
   key: string;
 }
 
+export interface KeyRingOptions {
+  /** Keys declared in the config file. */
+  configKeys: KeySource[];
+  /** Sluice is bound to a loopback address: with no keys anywhere, it may serve without any. */
+  loopback: boolean;
+  /** Keys created by `sluice keys` or the admin API; absent in set-ups without a store. */
+  store?: KeyStore;
+  logger: Logger;
+  /** Test hooks for the refresh loop (interval, overlap...). */
+  refresh?: Omit<KeyRefreshOptions, 'store' | 'index' | 'logger'>;
+}
+
 /**
- * Client keys, held only as SHA-256 digests. Lookup by digest compares no secret bytes, so response
- * timing says nothing about how much of a guessed key was right.
+ * Client keys: config-declared ones (held as SHA-256 digests; a lookup by digest compares no
+ * secret bytes) and stored ones (held in memory, refreshed from the KeyStore, matched by prefix
+ * and compared in constant time). Authentication never waits for the store.
  */
 export class KeyRing {
   private readonly byDigest = new Map<string, ClientKey>();
+  private readonly index = new StoredKeyIndex();
+  private readonly clientKeys = new WeakMap<StoredKey, ClientKey>();
+  private readonly refresher: KeyRefresher | undefined;
+  private readonly loopback: boolean;
 
-  /** `required` false: no keys were configured and Sluice is bound to loopback, so it serves everyone. */
-  constructor(keys: KeySource[], private readonly required: boolean) {
-    for (const { name, key } of keys) this.byDigest.set(digest(key), { name });
+  constructor(options: KeyRingOptions) {
+    for (const { name, key } of options.configKeys) this.byDigest.set(digest(key), { name });
+    this.loopback = options.loopback;
+    if (options.store !== undefined) {
+      this.refresher = new KeyRefresher({ ...options.refresh, store: options.store, index: this.index, logger: options.logger });
+    }
+  }
+
+  /**
+   * Whether requests must present a key. Keyless mode needs a loopback bind address and no key
+   * anywhere: not in the config, and no row in the store, revoked or not. Rows are never deleted,
+   * so once a key has been created Sluice never falls back to serving everyone (revoking the last
+   * key must not open the gateway).
+   */
+  get required(): boolean {
+    return !this.loopback || this.byDigest.size > 0 || this.index.size > 0;
+  }
+
+  /** Loads the stored keys and starts following changes; call before serving. */
+  async start(): Promise<void> {
+    await this.refresher?.start();
+  }
+
+  stop(): void {
+    this.refresher?.stop();
+  }
+
+  /** Picks up store changes now instead of at the next poll (tests). */
+  async refresh(): Promise<void> {
+    await this.refresher?.poll();
+  }
+
+  /** A change made on this instance (admin API): effective at once, not at the next poll. */
+  apply(key: StoredKey): void {
+    this.index.apply(key);
   }
 
   /** Reads `Authorization: Bearer <key>` (OpenAI, Anthropic 1.x SDKs) or `x-api-key` (Anthropic 0.x). */
   authenticate(headers: Record<string, string | string[] | undefined>): ClientKey {
-    const presented = presentedKey(headers);
     if (!this.required) return anonymous;
+    const presented = presentedKey(headers);
     if (presented === undefined) {
       throw new GatewayError(
         'missing_api_key',
         "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
       );
     }
-    const key = this.byDigest.get(digest(presented));
-    if (key === undefined) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
-    return key;
+    const configured = this.byDigest.get(digest(presented));
+    if (configured !== undefined) return configured;
+    const stored = this.index.find(presented);
+    if (stored === undefined) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    return this.usable(stored, Date.now());
+  }
+
+  private usable(key: StoredKey, now: number): ClientKey {
+    if (key.revokedAt !== null) throw new GatewayError('invalid_api_key', `This API key (${key.prefix}...) has been revoked.`);
+    if (key.expiresAt !== null && key.expiresAt <= now) {
+      throw new GatewayError('invalid_api_key', `This API key (${key.prefix}...) expired at ${new Date(key.expiresAt).toISOString()}.`);
+    }
+    let client = this.clientKeys.get(key);
+    if (client === undefined) {
+      client = { name: key.name, id: key.id, ...(key.models === null ? {} : { models: key.models }), stored: key };
+      this.clientKeys.set(key, client);
+    }
+    return client;
   }
 }
 

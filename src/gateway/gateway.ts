@@ -7,6 +7,8 @@ import { KeyRing, type ClientKey } from './authenticate.js';
 import { handleChatCompletions, handleMessages, type ChatCall, type ChatDeps, type ChatSettings } from './chat-completions.js';
 import { handleCountTokens } from './count-tokens.js';
 import { openAdmission } from './admission.js';
+import type { Store } from '../storage/types.js';
+import { LedgerMeter, type LedgerSink } from './ledger-meter.js';
 import { LogMeter, type RequestMeter } from './request-record.js';
 import { RouteTable } from './route-table.js';
 import { isLoopbackHost } from './loopback.js';
@@ -23,7 +25,12 @@ export interface AnthropicModel {
 export interface GatewayOptions {
   config: SluiceConfig;
   logger: Logger;
+  /** Where request records go besides the ledger (default: the log). */
   meter?: RequestMeter;
+  /** Keys and the usage ledger; absent only in unit tests that need neither. */
+  store?: Store;
+  /** The usage ledger's writer (journaled, batched). */
+  ledger?: LedgerSink;
 }
 
 /**
@@ -41,7 +48,8 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     const { config } = options;
-    this.meter = options.meter ?? new LogMeter(options.logger);
+    const next = options.meter ?? new LogMeter(options.logger);
+    this.meter = options.ledger ? new LedgerMeter(options.ledger, next) : next;
     this.chatSettings = {
       firstByteDeadlineMs: config.streaming.first_byte_deadline,
       keepAliveIntervalMs: config.streaming.keepalive_interval,
@@ -69,6 +77,10 @@ export class Gateway {
 
   get logger(): Logger {
     return this.options.logger;
+  }
+
+  get store(): Store | undefined {
+    return this.options.store;
   }
 
   authenticate(headers: Record<string, string | string[] | undefined>): ClientKey {

@@ -174,6 +174,7 @@ async function relayAttempt({ route, plan, watchdog, options, result, onAccepted
   } finally {
     result.usage = translator.usage;
     result.finishReasons = translator.finishReasons;
+    result.generated = () => translator.generated();
   }
 }
 

@@ -3,6 +3,9 @@ import type { ResponseSink } from './response-sink.js';
 
 /** How the client's protocol renders errors: as an HTTP body, and as an in-stream frame. */
 export interface ErrorDialect {
+  /** The HTTP status in this protocol: the catalogue's, except where the protocol's convention
+   *  differs (Anthropic: a spent budget is 402, not 429). */
+  status(error: GatewayError): number;
   errorBody(error: GatewayError): string;
   streamErrorFrame(error: GatewayError): string;
 }
@@ -12,6 +15,8 @@ export function errorHeaders(error: GatewayError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.retryAfter !== undefined) headers['retry-after'] = error.retryAfter;
   if (error.retryAfterMs !== undefined) headers['retry-after-ms'] = error.retryAfterMs;
+  // A spent budget stays spent: the SDKs would otherwise retry a 429 (both honour this header).
+  if (error.kind === 'billing') headers['x-should-retry'] = 'false';
   return headers;
 }
 
@@ -25,6 +30,6 @@ export function respondError(sink: ResponseSink, dialect: ErrorDialect, error: G
     sink.write(dialect.streamErrorFrame(error));
     sink.end();
   } else {
-    sink.sendJson(error.status, dialect.errorBody(error), errorHeaders(error));
+    sink.sendJson(dialect.status(error), dialect.errorBody(error), errorHeaders(error));
   }
 }

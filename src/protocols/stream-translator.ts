@@ -19,4 +19,8 @@ export interface StreamTranslator {
   closingFrames(): string;
   readonly usage: Usage | undefined;
   readonly finishReasons: string[];
+  /** The text generated so far (content, reasoning, tool-call arguments), for estimating the
+   *  usage of a stream that ended before its upstream reported any. Not on the hot path: the
+   *  translator only keeps references to what it already had, and decodes them when asked. */
+  generated(): string;
 }

@@ -24,6 +24,12 @@ function loadTokenizer(): Promise<CountTokens> {
   return tokenizer;
 }
 
+/** Tokens of generated text (content, reasoning, tool arguments). */
+export async function countTextTokens(text: string): Promise<number> {
+  if (text === '') return 0;
+  return (await loadTokenizer())(text);
+}
+
 export async function estimatePromptTokens(request: NeutralRequest): Promise<number> {
   const countTokens = await loadTokenizer();
   let total = 0;

@@ -13,6 +13,7 @@ export class TranslatingStream implements StreamTranslator {
   sawContent = false;
   usage: Usage | undefined;
   readonly finishReasons: string[] = [];
+  private readonly pieces: string[] = [];
 
   constructor(
     private readonly decoder: UpstreamStreamDecoder,
@@ -37,10 +38,16 @@ export class TranslatingStream implements StreamTranslator {
     return this.encoder.finish();
   }
 
+  generated(): string {
+    return this.pieces.join('');
+  }
+
   private take(event: ChatEvent): string {
     // A finish reason commits too (as on the passthrough path): an answer may be legitimately
     // empty, e.g. a stop sequence matched at once.
     if (!this.sawContent && (isContentEvent(event) || event.type === 'finish')) this.sawContent = true;
+    if (event.type === 'text' || event.type === 'reasoning') this.pieces.push(event.text);
+    else if (event.type === 'tool-call') this.pieces.push(event.name ?? '', event.argumentsDelta);
     if (event.type === 'usage') this.usage = event.usage;
     else if (event.type === 'start' && event.usage !== undefined && this.usage === undefined) this.usage = event.usage;
     else if (event.type === 'finish') this.finishReasons.push(event.reason);

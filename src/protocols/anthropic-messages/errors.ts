@@ -24,9 +24,19 @@ const anthropicTypes = new Set(Object.values(typeByStatus));
  */
 export function anthropicErrorType(error: GatewayError): string {
   if (error.upstreamType !== undefined && anthropicTypes.has(error.upstreamType)) return error.upstreamType;
-  const byStatus = typeByStatus[error.status];
+  const status = anthropicStatus(error);
+  const byStatus = typeByStatus[status];
   if (byStatus !== undefined) return byStatus;
-  return error.status >= 500 ? 'api_error' : 'invalid_request_error';
+  return status >= 500 ? 'api_error' : 'invalid_request_error';
+}
+
+/**
+ * The HTTP status an Anthropic client gets. The catalogue's statuses are OpenAI's; Anthropic
+ * differs for billing: an exhausted balance is 402 `billing_error` there (429 means a rate limit,
+ * which its SDK would retry), so the status is decided here, with the protocol, not by the code.
+ */
+export function anthropicStatus(error: GatewayError): number {
+  return error.kind === 'billing' ? 402 : error.status;
 }
 
 function errorObject(error: GatewayError): { type: string; message: string } {

@@ -24,13 +24,18 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   usage: Usage | undefined;
   private rawUsage: JsonObject | undefined;
   private started = false;
+  /** The raw content deltas, decoded only if generated() is asked for. */
+  private readonly deltas: string[] = [];
 
   constructor(private readonly publicModel: string, private readonly route: string) {}
 
   push(event: SseEvent): string {
     if (this.finished) return '';
     if (event.event === 'error') throw this.inBandError(event.data);
-    if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) return encodeSseEvent(event.event, event.data);
+    if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) {
+      if (event.event === 'content_block_delta') this.deltas.push(event.data);
+      return encodeSseEvent(event.event, event.data);
+    }
     const payload = this.parse(event);
     const type = typeof payload.type === 'string' && eventName.test(payload.type) ? payload.type : event.event;
     if (type === undefined) return ''; // no usable name anywhere: the SDK could not use it either
@@ -51,6 +56,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
         break;
       case 'content_block_delta':
         if (!this.sawContent && isContentDelta(payload.delta)) this.sawContent = true;
+        this.deltas.push(event.data);
         break;
       case 'message_delta':
         this.messageDelta(payload);
@@ -81,6 +87,24 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     this.usage = usageFromAnthropic(this.rawUsage);
     const delta = payload.delta;
     if (isObject(delta) && typeof delta.stop_reason === 'string') this.finishReasons.push(delta.stop_reason);
+  }
+
+  generated(): string {
+    let text = '';
+    for (const data of this.deltas) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(data);
+      } catch {
+        continue;
+      }
+      const delta = isObject(payload) && isObject(payload.delta) ? payload.delta : {};
+      for (const field of ['text', 'thinking', 'partial_json']) {
+        const value = delta[field];
+        if (typeof value === 'string') text += value;
+      }
+    }
+    return text;
   }
 
   private parse(event: SseEvent): JsonObject {

@@ -8,6 +8,7 @@ const typeByKind: Record<ErrorKind, string> = {
   permission: 'permission_error',
   not_found: 'invalid_request_error',
   request_too_large: 'invalid_request_error',
+  billing: 'insufficient_quota',
   upstream: 'upstream_error',
   timeout: 'timeout_error',
   internal: 'server_error',

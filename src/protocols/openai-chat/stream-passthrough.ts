@@ -17,6 +17,8 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
   sawContent = false;
   finished = false;
   private readonly normalizer: OpenAiStreamNormalizer;
+  /** The raw chunks that carried content, decoded only if generated() is asked for. */
+  private readonly contentChunks: string[] = [];
 
   constructor(clientWantsUsage: boolean, private readonly route: string) {
     this.normalizer = new OpenAiStreamNormalizer(clientWantsUsage);
@@ -35,7 +37,10 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
       if (chunk === undefined) return ''; // not a chunk (e.g. an empty ping object): nothing for the client
       normalized = this.normalizer.normalize(chunk, event.data);
     }
-    if (normalized.content) this.sawContent = true;
+    if (normalized.content) {
+      this.sawContent = true;
+      this.contentChunks.push(event.data);
+    }
     return normalized.json === undefined ? '' : dataFrame(normalized.json);
   }
 
@@ -56,6 +61,36 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
   get finishReasons(): string[] {
     return this.normalizer.finishReasons;
   }
+
+  generated(): string {
+    return this.contentChunks.map(generatedText).join('');
+  }
+}
+
+/** The text a chunk generated: content, reasoning and tool-call arguments of every choice. */
+function generatedText(data: string): string {
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return '';
+  }
+  if (!isObject(chunk) || !Array.isArray(chunk.choices)) return '';
+  let text = '';
+  for (const choice of chunk.choices) {
+    const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : {};
+    for (const field of ['content', 'reasoning_content', 'reasoning', 'refusal']) {
+      const value = delta[field];
+      if (typeof value === 'string') text += value;
+    }
+    if (!Array.isArray(delta.tool_calls)) continue;
+    for (const call of delta.tool_calls) {
+      const fn = isObject(call) && isObject(call.function) ? call.function : {};
+      if (typeof fn.name === 'string') text += fn.name;
+      if (typeof fn.arguments === 'string') text += fn.arguments;
+    }
+  }
+  return text;
 }
 
 /**
