@@ -49,14 +49,14 @@ test('sluice check: OK summary for a valid file, every problem with file:line an
 
 test('sluice serve refuses to start without keys on a non-loopback address', () => {
   const config = writeConfig('open.yaml', minimal);
-  const run = spawnSync(process.execPath, [bin, 'serve', '--config', config, '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8', timeout: 10_000 });
+  const run = spawnSync(process.execPath, [bin, 'serve', '--config', config, '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8', timeout: 10_000, cwd: dir });
   assert.equal(run.status, 1);
   assert.match(run.stderr, /refusing to start: no client keys/);
 });
 
 test('sluice serve: says it serves without authentication on loopback, answers, and stops cleanly on SIGTERM', async (t) => {
   const config = writeConfig('serve.yaml', minimal);
-  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, SLUICE_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, SLUICE_LOG_LEVEL: 'info' }, cwd: dir });
   t.after(() => child.kill('SIGKILL'));
   const { url, stderr } = await banner(child);
   assert.match(stderr, /auth: none\. No client keys are configured/);
@@ -72,7 +72,7 @@ test('sluice serve: says it serves without authentication on loopback, answers, 
 
 test('PORT and --port: the flag wins over the environment', async (t) => {
   const config = writeConfig('port.yaml', minimal);
-  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, PORT: '1' } });
+  const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, PORT: '1' }, cwd: dir });
   t.after(() => child.kill('SIGKILL'));
   const { url } = await banner(child);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startScriptedUpstream, sseHeaders } from './support/scripted-upstream.js';
-import { startSluice, configFor, clientKey } from './support/sluice.js';
+import { startSluice, configFor, clientKey, eventually } from './support/sluice.js';
 import { checkOpenAiStream } from './support/openai-wire-check.js';
 
 const recorded = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'recorded');
@@ -95,6 +95,7 @@ test('recorded OpenAI-family streams reach the OpenAI client intact', { skip: av
     await t.test(name, async () => {
       current = readFileSync(join(recorded, name), 'utf8');
       const expected = expectedFrom(current);
+      const recordsBefore = sluice.records.length;
       for (const includeUsage of [true, false]) {
         const response = await fetch(`${sluice.baseURL}/chat/completions`, {
           method: 'POST',
@@ -114,6 +115,8 @@ test('recorded OpenAI-family streams reach the OpenAI client intact', { skip: av
         if (!expected.error) assert.deepEqual(report.finishReasons, expected.finish, 'finish reasons');
         if (includeUsage && expected.usage) assert.equal(report.usage?.completion_tokens, expected.usage.completion_tokens);
       }
+      // Records are written once the request is settled, which can be just after the client has its answer.
+      await eventually(() => sluice.records.length >= recordsBefore + 2, 5000, 'both requests recorded');
       const record = sluice.records.at(-1)!;
       if (expected.usage) {
         // Whatever a vendor's counters include, input + output must add up to its total.

@@ -1,15 +1,22 @@
 import { parseArgs } from 'node:util';
 import { sluiceVersion } from '../gateway/gateway.js';
+import { openStore } from '../storage/open-store.js';
 import { runCheck } from './check.js';
+import { keysUsage, runKeys } from './keys.js';
 import { runServe } from './serve.js';
+import { runUsage } from './usage.js';
 
 const usage = `Sluice ${sluiceVersion}: an LLM API gateway (OpenAI and Anthropic protocols).
 
 Usage:
   sluice serve [--config FILE] [--host H] [--port N]   start the gateway
   sluice check --config FILE                           validate a config file
+  sluice keys create|list|update|revoke ...            manage client keys (sluice keys --help)
+  sluice usage [--from D] [--to D] [--key K] [--model M] [--group-by day|model|key] [--json]
+                                                       spending from the usage ledger (sluice usage --help)
   sluice --version | --help
 
+${keysUsage}
 Config: --config, else $SLUICE_CONFIG, else ./sluice.yaml when present.
 Environment: PORT (listen port), SLUICE_LOG_LEVEL (debug|info|warn|error|silent).
 `;
@@ -30,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
         const configPath = values.config ?? process.env.SLUICE_CONFIG ?? 'sluice.yaml';
         return await runCheck({ configPath, env: process.env, stdout: print, stderr: printError });
       }
+      case 'keys':
+        return await runKeys({ argv: rest, env: process.env, stdout: print, stderr: printError, openStore });
+      case 'usage':
+        return await runUsage({ argv: rest, env: process.env, stdout: print, stderr: printError, openStore });
       case '--version':
       case '-v':
         print(sluiceVersion);

@@ -36,27 +36,29 @@ export async function runServe(args: ServeArgs): Promise<number> {
     config = { ...config, port: n };
   }
   if (args.host !== undefined) config = { ...config, host: args.host };
-  if (config.keys.length === 0 && !isLoopbackHost(config.host)) {
-    stderr(
-      `sluice: refusing to start: no client keys are configured and ${config.host} is not a loopback address, ` +
-        'so anyone who can reach it could spend your provider credit. Add `keys:` to the config, or bind to 127.0.0.1.',
-    );
-    return 1;
-  }
   holdYoungGeneration();
   const levelName = env.SLUICE_LOG_LEVEL ?? config.log_level;
   const logger = createLogger(isLogLevel(levelName) ? levelName : config.log_level);
   const running = await startServer(config, logger).catch((error: unknown) => {
-    stderr(`sluice: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+    // Opening the store (and replaying its ledger journal) comes before listening.
+    stderr(`sluice: cannot start on ${config.host}:${config.port} with store ${describeStore(config.store)}: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   });
   if (running === undefined) return 1;
+  // Stored keys are only known once the store is open. Until this check passes nobody can use the
+  // gateway anyway: off loopback, every request needs a key.
+  if (!isLoopbackHost(config.host) && config.keys.length === 0 && running.gateway.keys.storedKeyCount === 0 && config.admin_key === undefined) {
+    stderr(
+      `sluice: refusing to start: no client keys exist (none in the config, none in the store) and ${config.host} is not a loopback address, ` +
+        'so nobody could use it. Add `keys:` to the config, create one with `sluice keys create`, set `admin_key` to create them through the API, or bind to 127.0.0.1.',
+    );
+    await running.close(0);
+    return 1;
+  }
 
   // Every request path handles its own errors; should one slip through, one request fails, not
   // every stream in flight.
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
-  stderr(banner(config, running.url, configPath));
-  logger.info('listening', { url: running.url, version: sluiceVersion });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info('shutting down', { signal, graceMs: config.shutdown_grace });
@@ -64,11 +66,15 @@ export async function runServe(args: ServeArgs): Promise<number> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Announced only once a signal stops it cleanly: a supervisor reacting to the banner at once
+    // must not hit the default action (an instant exit without shutdown).
+    stderr(banner(config, running.url, configPath, running.gateway.keys.storedKeyCount));
+    logger.info('listening', { url: running.url, version: sluiceVersion });
   });
   return 0;
 }
 
-function banner(config: SluiceConfig, url: string, configPath: string | undefined): string {
+function banner(config: SluiceConfig, url: string, configPath: string | undefined, storedKeys: number): string {
   const models = Object.entries(config.models);
   const lines = [`Sluice ${sluiceVersion} listening on ${url}`, `  config: ${configPath ?? '(none: built-in defaults)'}`];
   if (models.length === 0) {
@@ -77,9 +83,14 @@ function banner(config: SluiceConfig, url: string, configPath: string | undefine
     lines.push(`  models: ${models.map(([name, m]) => `${name} -> ${m.routes.join(', ')}`).join('; ')}`);
   }
   lines.push(
-    config.keys.length === 0
-      ? '  auth: none. No client keys are configured, so Sluice serves without authentication (loopback only).'
-      : `  auth: ${config.keys.length} client key(s); send Authorization: Bearer <key>`,
+    config.keys.length === 0 && storedKeys === 0
+      ? '  auth: none. No client keys are configured, so Sluice serves without authentication (loopback only) until one is created.'
+      : `  auth: ${config.keys.length} config key(s), ${storedKeys} stored key(s); send Authorization: Bearer <key>`,
   );
   return lines.join('\n');
+}
+
+/** The store URL without a password, for messages. */
+function describeStore(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

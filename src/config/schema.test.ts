@@ -105,3 +105,11 @@ describe('crossFieldIssues', () => {
     }
   });
 });
+
+describe('admin_key', () => {
+  it('must differ from every client key', () => {
+    const issues = crossFieldIssues({ keys: [{ name: 'a', key: 'sk-shared-secret-123' }], admin_key: 'sk-shared-secret-123' });
+    assert.deepEqual(issues.map((i) => i.path), [['admin_key']]);
+    assert.ok(!issues[0]?.message.includes('sk-shared-secret-123'), 'the secret is never echoed');
+  });
+});

@@ -275,6 +275,11 @@ export function crossFieldIssues(value: unknown): CrossFieldIssue[] {
         else issues.push({ path: ['keys', i, 'key'], message: `same secret as keys[${first}]; every key needs its own secret` });
       }
     });
+    // A client key that is also the admin key would open the admin API to that client.
+    const adminKey = value.admin_key;
+    if (typeof adminKey === 'string' && secrets.has(adminKey)) {
+      issues.push({ path: ['admin_key'], message: `must differ from every client key (it equals keys[${secrets.get(adminKey)}].key)` });
+    }
   }
   return issues;
 }

@@ -5,11 +5,11 @@ import { decodeAnthropicResponse } from '../protocols/anthropic-messages/respons
 import { AnthropicStreamPassthrough } from '../protocols/anthropic-messages/stream-passthrough.js';
 import { anthropicPingFrame } from '../protocols/anthropic-messages/stream-encoder.js';
 import { dropUnsignedThinking } from '../protocols/anthropic-messages/unsigned-thinking.js';
-import { estimatePromptTokens } from '../protocols/token-estimate.js';
 import type { AttemptPlan, Exchange } from './exchange.js';
 import { anthropicDialect } from './anthropic-dialect.js';
 import type { Route } from './route-table.js';
 import { parseAnswer, translatedPlan } from './translated-plan.js';
+import { estimateRequestPrompt, positiveInt } from './budget-estimate.js';
 
 export interface AnthropicIngress {
   /** The client's body, checked at the top level, vendor fields included. */
@@ -24,7 +24,10 @@ export interface AnthropicIngress {
 /** An Anthropic Messages request: passed through to Anthropic routes, translated to others. */
 export function anthropicExchange(ingress: AnthropicIngress): Exchange {
   let neutral: NeutralRequest | undefined;
-  let estimatedInput: number | undefined;
+  let promptEstimate: Promise<number> | undefined;
+  const decodeNeutral = (): NeutralRequest => (neutral ??= anthropicClientCodec.decodeRequest(ingress.body));
+  // One tokenization serves both the translated message_start and a budget's reservation.
+  const estimatePrompt = (): Promise<number> => (promptEstimate ??= estimateRequestPrompt(decodeNeutral, ingress.body, ['system', 'messages', 'tools']));
   return {
     protocol: 'anthropic-messages',
     model: ingress.model,
@@ -33,10 +36,10 @@ export function anthropicExchange(ingress: AnthropicIngress): Exchange {
     keepAliveFrame: anthropicPingFrame,
     async plan(route: Route): Promise<AttemptPlan> {
       if (route.provider.protocol !== 'anthropic-messages') {
-        neutral ??= anthropicClientCodec.decodeRequest(ingress.body);
+        const decoded = decodeNeutral();
         // message_start must carry input tokens before a non-Anthropic upstream reports any.
-        estimatedInput ??= await estimatePromptTokens(neutral);
-        return translatedPlan(neutral, route, anthropicClientCodec, { model: ingress.model, includeUsage: false, estimatedInputTokens: estimatedInput });
+        const estimatedInputTokens = await estimatePrompt();
+        return translatedPlan(decoded, route, anthropicClientCodec, { model: ingress.model, includeUsage: false, estimatedInputTokens });
       }
       return {
         body: JSON.stringify({ ...dropUnsignedThinking(ingress.body), model: route.upstreamModel }),
@@ -53,6 +56,11 @@ export function anthropicExchange(ingress: AnthropicIngress): Exchange {
           };
         },
       };
+    },
+    estimatePromptTokens: estimatePrompt,
+    maxOutputTokens(fallback: number): number {
+      // Required and checked on this path; thinking tokens count within it.
+      return positiveInt(ingress.body.max_tokens) ?? fallback;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { GatewayError } from '../core/gateway-error.js';
 import type { Usage } from '../core/usage.js';
+import type { GeneratedText } from '../protocols/generated-sample.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import type { ResponseSink } from './response-sink.js';
 import type { Route } from './route-table.js';
@@ -17,12 +18,14 @@ export interface RelayResult {
   error: GatewayError | undefined;
   attempts: number;
   finishReasons: string[];
-  /** The text the last streamed attempt generated, decoded on demand (usage estimates). */
-  generated: (() => string) | undefined;
+  /** What the last streamed attempt generated, decoded on demand (usage estimates). */
+  generated: (() => GeneratedText) | undefined;
+  /** `usage` is the upstream's final count (it arrived with or after the finish), not a partial one. */
+  usageFinal: boolean;
 }
 
 export function newRelayResult(): RelayResult {
-  return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [], generated: undefined };
+  return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [], generated: undefined, usageFinal: false };
 }
 
 /**

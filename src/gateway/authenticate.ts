@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../core/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { KeyStore, StoredKey } from '../storage/types.js';
 import { StoredKeyIndex } from './key-index.js';
+import { digestOf } from './key-secret.js';
 import { KeyRefresher, type KeyRefreshOptions } from './key-refresh.js';
 
 export interface ClientKey {
@@ -46,7 +47,7 @@ export class KeyRing {
   private readonly loopback: boolean;
 
   constructor(options: KeyRingOptions) {
-    for (const { name, key } of options.configKeys) this.byDigest.set(digest(key), { name });
+    for (const { name, key } of options.configKeys) this.byDigest.set(digestOf(key).toString('base64'), { name });
     this.loopback = options.loopback;
     if (options.store !== undefined) {
       this.refresher = new KeyRefresher({ ...options.refresh, store: options.store, index: this.index, logger: options.logger });
@@ -61,6 +62,11 @@ export class KeyRing {
    */
   get required(): boolean {
     return !this.loopback || this.byDigest.size > 0 || this.index.size > 0;
+  }
+
+  /** Stored keys known here, revoked and expired ones included (for the start banner). */
+  get storedKeyCount(): number {
+    return this.index.size;
   }
 
   /** Loads the stored keys and starts following changes; call before serving. */
@@ -79,7 +85,7 @@ export class KeyRing {
 
   /** A change made on this instance (admin API): effective at once, not at the next poll. */
   apply(key: StoredKey): void {
-    this.index.apply(key);
+    this.index.apply(key, performance.now());
   }
 
   /** Reads `Authorization: Bearer <key>` (OpenAI, Anthropic 1.x SDKs) or `x-api-key` (Anthropic 0.x). */
@@ -92,9 +98,11 @@ export class KeyRing {
         "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
       );
     }
-    const configured = this.byDigest.get(digest(presented));
+    // One SHA-256 per request serves both lookups.
+    const presentedDigest = digestOf(presented);
+    const configured = this.byDigest.get(presentedDigest.toString('base64'));
     if (configured !== undefined) return configured;
-    const stored = this.index.find(presented);
+    const stored = this.index.find(presented, presentedDigest);
     if (stored === undefined) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
     return this.usable(stored, Date.now());
   }
@@ -114,10 +122,6 @@ export class KeyRing {
 }
 
 const anonymous: ClientKey = { name: 'anonymous' };
-
-function digest(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64');
-}
 
 function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const authorization = headers.authorization;

@@ -3,6 +3,7 @@ import { GatewayError, toGatewayError } from '../core/gateway-error.js';
 import { decodeChatRequest } from '../protocols/openai-chat/request.js';
 import { checkAnthropicRequest } from '../protocols/anthropic-messages/request-decode.js';
 import type { Admission, Ticket } from './admission.js';
+import { settleUsage } from './settle-usage.js';
 import type { ClientKey, KeyRing } from './authenticate.js';
 import type { RelayResult } from './attempt-result.js';
 import { anthropicDialect } from './anthropic-dialect.js';
@@ -91,7 +92,12 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
     rejection = toGatewayError(error);
     respondError(call.sink, ingress.dialect, rejection);
   } finally {
-    const record = toRecord({ call, key, exchange, protocol: ingress.protocol, result, rejection });
+    const record = toRecord({ call, key, exchange, ingress, result, rejection });
+    const decoded = exchange;
+    if (decoded !== undefined) {
+      // A stream cut short has no final usage: settle it with what was generated.
+      record.usage = await settleUsage(result, () => decoded.estimatePromptTokens()).catch(() => record.usage);
+    }
     const { costNanoUsd, priceVersion } = deps.cost(record);
     record.costNanoUsd = costNanoUsd;
     record.priceVersion = priceVersion;
@@ -111,12 +117,12 @@ interface Settled {
   call: ChatCall;
   key: ClientKey | undefined;
   exchange: Exchange | undefined;
-  protocol: RequestRecord['protocol'];
+  ingress: Ingress;
   result: RelayResult | undefined;
   rejection: GatewayError | undefined;
 }
 
-function toRecord({ call, key, exchange, protocol, result, rejection }: Settled): RequestRecord {
+function toRecord({ call, key, exchange, ingress, result, rejection }: Settled): RequestRecord {
   const error = rejection ?? result?.error;
   const aborted = call.sink.signal.aborted && result?.outcome !== 'ok';
   return {
@@ -127,10 +133,10 @@ function toRecord({ call, key, exchange, protocol, result, rejection }: Settled)
     priceVersion: undefined,
     model: exchange?.model,
     route: result?.route?.label,
-    protocol,
+    protocol: ingress.protocol,
     stream: exchange?.stream ?? false,
     outcome: aborted ? 'client_aborted' : rejection ? 'rejected' : (result?.outcome ?? 'rejected'),
-    status: aborted ? 499 : (rejection?.status ?? result?.status ?? 500),
+    status: aborted ? 499 : rejection ? ingress.dialect.status(rejection) : (result?.status ?? 500),
     ttftMs: result?.ttftMs,
     durationMs: performance.now() - call.startedAt,
     attempts: result?.attempts ?? 0,

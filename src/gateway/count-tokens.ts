@@ -5,6 +5,7 @@ import { estimatePromptTokens } from '../protocols/token-estimate.js';
 import type { Provider } from '../providers/provider.js';
 import { anthropicForwardHeaders, type ChatCall, type ChatDeps } from './chat-completions.js';
 import { anthropicDialect } from './anthropic-dialect.js';
+import { assertModelAllowed } from './key-model-access.js';
 import { respondError } from './respond-error.js';
 import { readText } from './upstream-body.js';
 import { parseJsonBody } from './parse-json-body.js';
@@ -17,12 +18,14 @@ import { parseJsonBody } from './parse-json-body.js';
 export async function handleCountTokens(call: ChatCall, deps: ChatDeps): Promise<void> {
   const dialect = anthropicDialect(call.requestId);
   try {
-    deps.keys.authenticate(call.headers);
+    const key = deps.keys.authenticate(call.headers);
     const payload = parseJsonBody(await call.readBody());
     if (!isObject(payload)) throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
     // count_tokens takes a Messages request without max_tokens.
     const request = decodeAnthropicRequest({ ...payload, max_tokens: Number.MAX_SAFE_INTEGER, stream: false });
     const model = deps.routes.resolve(request.model);
+    // Counting asks the upstream too: a key may only count on the models it may use.
+    assertModelAllowed(key, model.name);
     // The count depends on the betas the client opted into (tool types, context features): an
     // upstream asked without them refuses or miscounts, and the estimate would silently stand in.
     const forwardHeaders = anthropicForwardHeaders(call.headers);

@@ -40,4 +40,10 @@ export interface Exchange {
   keepAliveFrame: string;
   /** Rejects with invalid_request when the request cannot be expressed for this route. */
   plan(route: Route): Promise<AttemptPlan>;
+  /** The prompt's size in tokens, estimated with Sluice's tokenizer (budgets reserve with it
+   *  before any upstream has counted). Computed once. */
+  estimatePromptTokens(): Promise<number>;
+  /** The most output the request allows: its max_tokens (`fallback` when it sets none) times the
+   *  number of choices it asks for. */
+  maxOutputTokens(fallback: number): number;
 }

@@ -6,11 +6,17 @@ import type { Provider } from '../providers/provider.js';
 import { KeyRing, type ClientKey } from './authenticate.js';
 import { handleChatCompletions, handleMessages, type ChatCall, type ChatDeps, type ChatSettings } from './chat-completions.js';
 import { handleCountTokens } from './count-tokens.js';
-import { openAdmission } from './admission.js';
+import { composeAdmissions, type Admission } from './admission.js';
+import { AdminAuth } from './admin-auth.js';
+import { KeyAdmin } from './admin-keys.js';
+import { mayUseModel, modelAccess } from './key-model-access.js';
+import { BudgetAdmission } from './budget.js';
+import { PriceBook, publicPrice, type PublicPrice } from './pricing.js';
+import { buildUsageReport, type UsageQuery, type UsageReport } from './usage-report.js';
 import type { Store } from '../storage/types.js';
 import { LedgerMeter, type LedgerSink } from './ledger-meter.js';
 import { LogMeter, type RequestMeter } from './request-record.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, type ModelEntry } from './route-table.js';
 import { isLoopbackHost } from './loopback.js';
 
 export { sluiceVersion } from './version.js';
@@ -20,6 +26,17 @@ export interface AnthropicModel {
   id: string;
   display_name: string;
   created_at: string;
+  /** Sluice's addition, USD per 1M tokens; only for priced models. */
+  pricing?: PublicPrice;
+}
+
+export interface OpenAiModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  /** Sluice's addition, USD per 1M tokens; only for priced models. */
+  pricing?: PublicPrice;
 }
 
 export interface GatewayOptions {
@@ -40,11 +57,17 @@ export interface GatewayOptions {
 export class Gateway {
   readonly routes = new RouteTable();
   readonly keys: KeyRing;
-  readonly authRequired: boolean;
+  /** Key management for the admin API; undefined without a store. */
+  readonly keyAdmin: KeyAdmin | undefined;
+  readonly adminAuth: AdminAuth;
   readonly startedAt = Math.floor(Date.now() / 1000);
   private readonly providers = new Map<string, Provider>();
   private readonly meter: RequestMeter;
   private readonly chatSettings: ChatSettings;
+  /** Model access first (free), then what reserves (budgets). */
+  private readonly admission: Admission;
+  /** Every priced model's price, in integers; costs every request. */
+  readonly prices: PriceBook;
 
   constructor(private readonly options: GatewayOptions) {
     const { config } = options;
@@ -67,8 +90,23 @@ export class Gateway {
       this.routes.add({ name, routes });
     }
     // Without keys, Sluice serves anyone, which is only acceptable on a loopback address.
-    this.authRequired = config.keys.length > 0 || !isLoopbackHost(config.host);
-    this.keys = new KeyRing(config.keys, this.authRequired);
+    this.keys = new KeyRing({ configKeys: config.keys, loopback: isLoopbackHost(config.host), store: options.store?.keys, logger: options.logger });
+    this.keyAdmin = options.store && new KeyAdmin({ store: options.store.keys, ring: this.keys, configKeyNames: config.keys.map((k) => k.name) });
+    this.adminAuth = new AdminAuth(config.admin_key);
+    this.prices = new PriceBook(config.models);
+    // Budgets belong to stored keys, so they exist only with a store.
+    const ledger = options.store?.ledger;
+    this.admission = composeAdmissions(modelAccess, ...(ledger ? [new BudgetAdmission({ ledger, prices: this.prices, logger: options.logger })] : []));
+  }
+
+  /** Loads the stored keys (and follows their changes); must finish before serving. */
+  async start(): Promise<void> {
+    await this.keys.start();
+  }
+
+  /** False only in keyless mode: loopback, no config keys and no stored key at all. */
+  get authRequired(): boolean {
+    return this.keys.required;
   }
 
   get config(): SluiceConfig {
@@ -103,29 +141,55 @@ export class Gateway {
     return {
       keys: this.keys,
       routes: this.routes,
-      admission: openAdmission,
-      cost: () => ({ costNanoUsd: 0, priceVersion: undefined }),
+      admission: this.admission,
+      cost: (record) => this.prices.cost(record),
       meter: this.meter,
       settings: this.chatSettings,
     };
   }
 
   /** GET /v1/models in OpenAI's list shape. */
-  modelList(): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] } {
+  modelList(key?: ClientKey): { object: 'list'; data: OpenAiModel[] } {
     return {
       object: 'list',
-      data: this.routes.list().map((m) => ({ id: m.name, object: 'model', created: this.startedAt, owned_by: 'sluice' })),
+      data: this.visibleModels(key).map((m): OpenAiModel => ({ id: m.name, object: 'model', created: this.startedAt, owned_by: 'sluice', ...this.pricingOf(m.name) })),
     };
   }
 
   /** GET /v1/models in Anthropic's shape, for clients that send `anthropic-version`. */
-  anthropicModelList(): { data: AnthropicModel[]; has_more: false; first_id: string | null; last_id: string | null } {
+  anthropicModelList(key?: ClientKey): { data: AnthropicModel[]; has_more: false; first_id: string | null; last_id: string | null } {
     const createdAt = new Date(this.startedAt * 1000).toISOString();
-    const data = this.routes.list().map((m): AnthropicModel => ({ type: 'model', id: m.name, display_name: m.name, created_at: createdAt }));
+    const data = this.visibleModels(key).map((m): AnthropicModel => ({ type: 'model', id: m.name, display_name: m.name, created_at: createdAt, ...this.pricingOf(m.name) }));
     return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null };
   }
 
+  /** Every model with its price (when it has one), for the public /pricing page. */
+  priceList(): Array<{ model: string; pricing: PublicPrice | undefined }> {
+    return this.routes.list().map((m) => {
+      const price = this.prices.get(m.name);
+      return { model: m.name, pricing: price === undefined ? undefined : publicPrice(price) };
+    });
+  }
+
+  /** GET /admin/usage and `sluice usage`; undefined without a store (nothing is recorded). */
+  async usageReport(query: UsageQuery): Promise<UsageReport | undefined> {
+    const ledger = this.options.store?.ledger;
+    return ledger === undefined ? undefined : buildUsageReport(ledger, query);
+  }
+
+  private pricingOf(model: string): { pricing?: PublicPrice } {
+    const price = this.prices.get(model);
+    return price === undefined ? {} : { pricing: publicPrice(price) };
+  }
+
+  /** The models a key may use: a key limited to some models never sees the others. */
+  private visibleModels(key: ClientKey | undefined): ModelEntry[] {
+    const all = this.routes.list();
+    return key === undefined ? all : all.filter((m) => mayUseModel(key, m.name));
+  }
+
   async close(): Promise<void> {
+    this.keys.stop();
     await Promise.allSettled([...this.providers.values()].map((p) => p.close()));
   }
 }

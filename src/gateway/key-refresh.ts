@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import type { KeyStore } from '../storage/types.js';
 import type { StoredKeyIndex } from './key-index.js';
@@ -42,7 +43,8 @@ export class KeyRefresher {
 
   /** Loads every key (a failure here fails start-up: serving without knowing the keys is worse), then polls. */
   async start(): Promise<void> {
-    for (const key of await this.options.store.list()) this.options.index.apply(key);
+    const observedAt = performance.now();
+    for (const key of await this.options.store.list()) this.options.index.apply(key, observedAt);
     this.lastFullReload = Date.now();
     this.schedule();
   }
@@ -56,9 +58,10 @@ export class KeyRefresher {
   async poll(): Promise<void> {
     const { store, index } = this.options;
     const full = Date.now() - this.lastFullReload >= this.fullReloadMs;
+    const observedAt = performance.now();
     try {
       const changed = await withTimeout(full ? store.list() : store.changedSince(Math.max(0, index.latestUpdate - this.overlapMs)), this.pollTimeoutMs);
-      for (const key of changed) index.apply(key);
+      for (const key of changed) index.apply(key, observedAt);
       if (full) this.lastFullReload = Date.now();
       this.recovered();
     } catch (error) {

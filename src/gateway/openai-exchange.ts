@@ -11,10 +11,13 @@ import { openAiDialect } from './openai-dialect.js';
 import { keepAliveFrame } from './response-sink.js';
 import type { Route } from './route-table.js';
 import { parseAnswer, translatedPlan } from './translated-plan.js';
+import { estimateRequestPrompt, positiveInt } from './budget-estimate.js';
 
 /** An OpenAI Chat Completions request: passed through to OpenAI-compatible routes, translated to others. */
 export function openAiExchange(request: ChatRequest): Exchange {
   let neutral: NeutralRequest | undefined;
+  let promptEstimate: Promise<number> | undefined;
+  const decodeNeutral = (): NeutralRequest => (neutral ??= openAiClientCodec.decodeRequest(request.body));
   return {
     protocol: 'openai-chat',
     model: request.model,
@@ -23,8 +26,7 @@ export function openAiExchange(request: ChatRequest): Exchange {
     keepAliveFrame,
     async plan(route: Route): Promise<AttemptPlan> {
       if (route.provider.protocol !== 'openai-chat') {
-        neutral ??= openAiClientCodec.decodeRequest(request.body);
-        return translatedPlan(neutral, route, openAiClientCodec, { model: request.model, includeUsage: request.includeUsage });
+        return translatedPlan(decodeNeutral(), route, openAiClientCodec, { model: request.model, includeUsage: request.includeUsage });
       }
       return {
         body: encodeUpstreamChatBody(request, route.provider.target(route.upstreamModel)),
@@ -34,6 +36,15 @@ export function openAiExchange(request: ChatRequest): Exchange {
           return { body: normalized.text, usage: normalized.usage, finishReasons: normalized.finishReasons };
         },
       };
+    },
+    estimatePromptTokens(): Promise<number> {
+      promptEstimate ??= estimateRequestPrompt(decodeNeutral, request.body, ['messages', 'tools', 'functions']);
+      return promptEstimate;
+    },
+    maxOutputTokens(fallback: number): number {
+      const max = positiveInt(request.body.max_completion_tokens) ?? positiveInt(request.body.max_tokens) ?? fallback;
+      // `n` choices are n answers, each up to max tokens.
+      return max * (positiveInt(request.body.n) ?? 1);
     },
   };
 }

@@ -26,6 +26,9 @@ export interface StreamRelayOptions {
   maxEventBytes: number;
 }
 
+/** After the commit, how long an upstream may go on after the client left, for its final usage. */
+const clientAbortGraceMs = 500;
+
 /** Frames held before the commit point; past this the stream is committed anyway. */
 const maxHeldBytes = 256 * 1024;
 
@@ -71,8 +74,11 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
       upstreamAccepted = false;
       const end = await attempt(route, options, result, onAccepted);
       if (end.kind === 'done') {
-        result.outcome = 'ok';
-        result.status = 200;
+        // Finished during the grace after the client left: accounted with its final usage, but
+        // the client did not get it all.
+        const left = sink.signal.aborted;
+        result.outcome = left ? 'client_aborted' : 'ok';
+        result.status = left ? 499 : 200;
         return result;
       }
       if (end.kind === 'aborted') break;
@@ -139,6 +145,9 @@ async function relayAttempt({ route, plan, watchdog, options, result, onAccepted
     keepAliveFrame: options.exchange.keepAliveFrame,
     onCommit: () => {
       watchdog.firstToken();
+      // Content is flowing: if the client now leaves, the upstream gets a moment to send its final
+      // usage (the answer may be nearly done) before it is cut, well within a second.
+      watchdog.graceOnClientAbort(clientAbortGraceMs);
       result.ttftMs = performance.now() - options.startedAt;
     },
   });
@@ -175,6 +184,7 @@ async function relayAttempt({ route, plan, watchdog, options, result, onAccepted
     result.usage = translator.usage;
     result.finishReasons = translator.finishReasons;
     result.generated = () => translator.generated();
+    result.usageFinal = translator.usage !== undefined && (translator.finished || translator.finishReasons.length > 0);
   }
 }
 

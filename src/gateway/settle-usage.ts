@@ -12,10 +12,15 @@ import type { RelayResult } from './attempt-result.js';
 export async function settleUsage(result: RelayResult | undefined, estimatePrompt: () => Promise<number>): Promise<Usage | undefined> {
   if (result === undefined) return undefined;
   const reported = result.usage;
-  if (result.outcome === 'ok' && reported !== undefined) return reported;
-  const generated = result.generated?.() ?? '';
-  if (generated === '' && result.outcome !== 'ok') return reported;
-  const output = Math.max(reported?.output ?? 0, await countTextTokens(generated));
+  if (reported !== undefined && (result.usageFinal || (result.outcome === 'ok' && result.generated === undefined))) return reported;
+  const generated = result.generated?.() ?? { text: '', scale: 1 };
+  if (generated.text === '' && result.outcome !== 'ok') {
+    // Nothing reached the client: no output is billed, whatever placeholder the upstream sent
+    // (Anthropic's message_start says output_tokens: 1 before any token exists).
+    return reported === undefined ? undefined : { ...reported, output: 0, reasoning: 0 };
+  }
+  const counted = Math.round((await countTextTokens(generated.text)) * generated.scale);
+  const output = Math.max(reported?.output ?? 0, counted);
   const input = reported !== undefined && reported.input > 0 ? reported.input : await estimatePrompt();
   return {
     input,

@@ -21,6 +21,8 @@ export class UpstreamWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private active = false;
   private quietTicks = 0;
+  private clientAbortGraceMs = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
 
   /**
    * `clientSignal` (the client going away) also aborts `signal`. Linked by hand: Node 20's
@@ -54,6 +56,11 @@ export class UpstreamWatchdog {
     }, Math.max(1, Math.floor(this.limits.idleMs / idleTicks)));
   }
 
+  /** From now on, the client leaving aborts the upstream only after `ms` (0: at once). */
+  graceOnClientAbort(ms: number): void {
+    this.clientAbortGraceMs = ms;
+  }
+
   /** Bytes arrived. */
   activity(): void {
     this.active = true;
@@ -61,11 +68,18 @@ export class UpstreamWatchdog {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.graceTimer);
     this.timer = undefined;
     this.clientSignal.removeEventListener('abort', this.onClientAbort);
   }
 
-  private readonly onClientAbort = (): void => this.controller.abort(this.clientSignal.reason);
+  private readonly onClientAbort = (): void => {
+    if (this.clientAbortGraceMs <= 0) {
+      this.controller.abort(this.clientSignal.reason);
+      return;
+    }
+    this.graceTimer = setTimeout(() => this.controller.abort(this.clientSignal.reason), this.clientAbortGraceMs);
+  };
 
   private fire(what: string): void {
     this.stop();

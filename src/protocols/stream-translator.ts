@@ -1,5 +1,6 @@
 import type { Usage } from '../core/usage.js';
 import type { SseEvent } from '../sse/sse-decoder.js';
+import type { GeneratedText } from './generated-sample.js';
 
 /**
  * Turns one upstream stream into the client's protocol, event by event. One per attempt. The
@@ -19,8 +20,8 @@ export interface StreamTranslator {
   closingFrames(): string;
   readonly usage: Usage | undefined;
   readonly finishReasons: string[];
-  /** The text generated so far (content, reasoning, tool-call arguments), for estimating the
-   *  usage of a stream that ended before its upstream reported any. Not on the hot path: the
-   *  translator only keeps references to what it already had, and decodes them when asked. */
-  generated(): string;
+  /** What was generated so far (content, reasoning, tool-call arguments), for estimating the
+   *  usage of a stream that ended before its upstream reported it. Bounded in memory, decoded
+   *  only when asked (see GeneratedSample). */
+  generated(): GeneratedText;
 }

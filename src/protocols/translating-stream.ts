@@ -2,6 +2,7 @@ import { isContentEvent, type ChatEvent } from '../core/chat-event.js';
 import type { Usage } from '../core/usage.js';
 import type { SseEvent } from '../sse/sse-decoder.js';
 import type { ClientStreamEncoder, UpstreamStreamDecoder } from './codec.js';
+import { GeneratedSample, type GeneratedText } from './generated-sample.js';
 import type { StreamTranslator } from './stream-translator.js';
 
 /**
@@ -13,7 +14,7 @@ export class TranslatingStream implements StreamTranslator {
   sawContent = false;
   usage: Usage | undefined;
   readonly finishReasons: string[] = [];
-  private readonly pieces: string[] = [];
+  private readonly sample = new GeneratedSample();
 
   constructor(
     private readonly decoder: UpstreamStreamDecoder,
@@ -38,16 +39,16 @@ export class TranslatingStream implements StreamTranslator {
     return this.encoder.finish();
   }
 
-  generated(): string {
-    return this.pieces.join('');
+  generated(): GeneratedText {
+    return this.sample.read();
   }
 
   private take(event: ChatEvent): string {
     // A finish reason commits too (as on the passthrough path): an answer may be legitimately
     // empty, e.g. a stop sequence matched at once.
     if (!this.sawContent && (isContentEvent(event) || event.type === 'finish')) this.sawContent = true;
-    if (event.type === 'text' || event.type === 'reasoning') this.pieces.push(event.text);
-    else if (event.type === 'tool-call') this.pieces.push(event.name ?? '', event.argumentsDelta);
+    if (event.type === 'text' || event.type === 'reasoning') this.sample.add(event.text);
+    else if (event.type === 'tool-call') this.sample.add((event.name ?? '') + event.argumentsDelta);
     if (event.type === 'usage') this.usage = event.usage;
     else if (event.type === 'start' && event.usage !== undefined && this.usage === undefined) this.usage = event.usage;
     else if (event.type === 'finish') this.finishReasons.push(event.reason);

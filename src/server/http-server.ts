@@ -2,17 +2,21 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../core/gateway-error.js';
 import { newRequestId } from '../core/request-id.js';
-import type { Gateway } from '../gateway/gateway.js';
+import { sluiceVersion, type Gateway } from '../gateway/gateway.js';
 import { anthropicDialect } from '../gateway/anthropic-dialect.js';
 import { openAiDialect } from '../gateway/openai-dialect.js';
+import { assertModelAllowed } from '../gateway/key-model-access.js';
 import { respondError, type ErrorDialect } from '../gateway/respond-error.js';
+import { adminKeyRoutes } from './admin-routes.js';
+import { adminUsageRoutes } from './admin-usage.js';
+import { renderPricingPage, sendPricingPage } from './pricing-page.js';
 import { CorsPolicy } from './cors.js';
 import { NodeResponseSink } from './node-response-sink.js';
 import { readBody } from './read-body.js';
 
-type Handler = (ctx: RequestContext) => Promise<void> | void;
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
-interface RequestContext {
+export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   sink: NodeResponseSink;
@@ -21,7 +25,7 @@ interface RequestContext {
   params: Record<string, string>;
 }
 
-interface RouteSpec {
+export interface RouteSpec {
   pattern: RegExp;
   methods: Record<string, Handler>;
 }
@@ -38,7 +42,10 @@ export interface SluiceHttpServer {
  */
 export function createHttpServer(gateway: Gateway): SluiceHttpServer {
   const inFlight = new Set<NodeResponseSink>();
-  const cors = new CorsPolicy(gateway.config.cors.allow_origins ?? (gateway.authRequired ? ['*'] : []));
+  // Keyless mode can end while running (the first stored key is created), so the default is per request.
+  const keyedCors = new CorsPolicy(gateway.config.cors.allow_origins ?? ['*']);
+  const keylessCors = new CorsPolicy(gateway.config.cors.allow_origins ?? []);
+  const corsNow = (): CorsPolicy => (gateway.authRequired ? keyedCors : keylessCors);
   const { keepalive_interval: keepAliveMs } = gateway.config.streaming;
   const maxBody = gateway.config.max_request_size;
 
@@ -55,17 +62,21 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
   // The Anthropic SDK lists models at the same URL; it always sends anthropic-version.
   const wantsAnthropic = (ctx: RequestContext): boolean => ctx.req.headers['anthropic-version'] !== undefined;
   const models: Handler = (ctx) => {
-    gateway.authenticate(ctx.req.headers);
-    ctx.sink.sendJson(200, JSON.stringify(wantsAnthropic(ctx) ? gateway.anthropicModelList() : gateway.modelList()));
+    const key = gateway.authenticate(ctx.req.headers);
+    ctx.sink.sendJson(200, JSON.stringify(wantsAnthropic(ctx) ? gateway.anthropicModelList(key) : gateway.modelList(key)));
   };
   const model: Handler = (ctx) => {
-    gateway.authenticate(ctx.req.headers);
+    const key = gateway.authenticate(ctx.req.headers);
     const id = ctx.params.id ?? '';
     gateway.routes.resolve(id); // throws the 404 with its guidance
-    const list = wantsAnthropic(ctx) ? gateway.anthropicModelList().data : gateway.modelList().data;
+    assertModelAllowed(key, id);
+    const list = wantsAnthropic(ctx) ? gateway.anthropicModelList(key).data : gateway.modelList(key).data;
     ctx.sink.sendJson(200, JSON.stringify(list.find((m) => m.id === id)));
   };
   const health: Handler = (ctx) => ctx.sink.sendJson(200, JSON.stringify({ status: 'ok' }));
+  // Public (no key): what each model costs, for the people choosing one.
+  const pricingPage = renderPricingPage(gateway.priceList(), sluiceVersion);
+  const pricing: Handler = (ctx) => sendPricingPage(ctx.res, pricingPage, { 'x-request-id': ctx.requestId });
 
   const routes: RouteSpec[] = [
     { pattern: /^\/(?:v1\/)?chat\/completions$/, methods: { POST: chat } },
@@ -74,6 +85,9 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
     { pattern: /^\/(?:v1\/)?models$/, methods: { GET: models } },
     { pattern: /^\/(?:v1\/)?models\/(?<id>.+)$/, methods: { GET: model } },
     { pattern: /^\/health$/, methods: { GET: health } },
+    { pattern: /^\/pricing\/?$/, methods: { GET: pricing } },
+    ...adminKeyRoutes(gateway),
+    ...adminUsageRoutes(gateway),
   ];
 
   const server = http.createServer({ noDelay: true, keepAlive: true }, (req, res) => {
@@ -81,7 +95,7 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
     const anthropic = speaksAnthropic(req);
     // Anthropic's SDKs read the request id from `request-id`.
     const idHeaders: Record<string, string> = anthropic ? { 'x-request-id': requestId, 'request-id': requestId } : { 'x-request-id': requestId };
-    const sink = new NodeResponseSink(req, res, { ...idHeaders, ...cors.headers(req.headers.origin) }, keepAliveMs);
+    const sink = new NodeResponseSink(req, res, { ...idHeaders, ...corsNow().headers(req.headers.origin) }, keepAliveMs);
     inFlight.add(sink);
     res.once('close', () => inFlight.delete(sink));
     const ctx: RequestContext = { req, res, sink, requestId, startedAt: performance.now(), params: {} };
@@ -98,14 +112,14 @@ export function createHttpServer(gateway: Gateway): SluiceHttpServer {
     const path = (ctx.req.url ?? '/').split('?')[0] ?? '/';
     const method = ctx.req.method ?? 'GET';
     if (method === 'OPTIONS') {
-      ctx.res.writeHead(204, { 'x-request-id': ctx.requestId, ...cors.preflight(ctx.req.headers) });
+      ctx.res.writeHead(204, { 'x-request-id': ctx.requestId, ...corsNow().preflight(ctx.req.headers) });
       ctx.res.end();
       return;
     }
     // Without client keys, the browser's Origin is the only thing standing between a web page and
     // the operator's credit (cross-site form posts need no preflight): refuse what CORS does not allow.
     const origin = ctx.req.headers.origin;
-    if (!gateway.authRequired && origin !== undefined && !cors.allows(origin)) {
+    if (!gateway.authRequired && origin !== undefined && !keylessCors.allows(origin)) {
       throw new GatewayError('origin_not_allowed', `Requests from ${origin} are not allowed: Sluice has no client keys, so browser pages need cors.allow_origins.`);
     }
     for (const route of routes) {

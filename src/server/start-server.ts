@@ -2,6 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import type { SluiceConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/gateway.js';
+import { rm } from 'node:fs/promises';
+import { LedgerWriter } from '../storage/ledger-writer.js';
+import { defaultJournalDir, openStore } from '../storage/open-store.js';
 import type { RequestMeter } from '../gateway/request-record.js';
 import type { Logger } from '../observability/logger.js';
 import { GatewayError } from '../core/gateway-error.js';
@@ -21,7 +24,26 @@ export interface RunningServer {
 
 /** Builds the gateway from a config and listens. Used by `sluice serve` and by the tests. */
 export async function startServer(config: SluiceConfig, logger: Logger, meter?: RequestMeter): Promise<RunningServer> {
-  const gateway = new Gateway({ config, logger, ...(meter ? { meter } : {}) });
+  const store = await openStore(config.store);
+  // Usage rows are journaled on the request path and written to the store in batches; rows a
+  // previous run could not store (crash, database down) are replayed first.
+  const journalDir = defaultJournalDir(config.store);
+  const ledger = new LedgerWriter(store.ledger, journalDir, { logger });
+  const closeStorage = async (): Promise<void> => {
+    await ledger.close();
+    await store.close();
+    // A memory store's journal is a private temp folder that nothing will ever replay.
+    if (config.store === 'memory') await rm(journalDir, { recursive: true, force: true });
+  };
+  const gateway = new Gateway({ config, logger, store, ledger, ...(meter ? { meter } : {}) });
+  // Stored keys are loaded before the first request: until then Sluice cannot tell keyless mode from keyed.
+  await ledger
+    .recover()
+    .then(() => gateway.start())
+    .catch(async (error: unknown) => {
+      await Promise.allSettled([gateway.close(), closeStorage()]);
+      throw error;
+    });
   const { server, inFlight } = createHttpServer(gateway);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -41,6 +63,7 @@ export async function startServer(config: SluiceConfig, logger: Logger, meter?: 
       await closed;
       clearTimeout(timer);
       await gateway.close();
+      await closeStorage();
     })();
     return closing;
   };

@@ -3,6 +3,7 @@ import { isObject, type JsonObject } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import { encodeSseEvent } from '../../sse/sse-encoder.js';
+import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { readAnthropicUpstreamError } from './errors.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
@@ -25,7 +26,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   private rawUsage: JsonObject | undefined;
   private started = false;
   /** The raw content deltas, decoded only if generated() is asked for. */
-  private readonly deltas: string[] = [];
+  private readonly deltas = new GeneratedSample();
 
   constructor(private readonly publicModel: string, private readonly route: string) {}
 
@@ -33,7 +34,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     if (this.finished) return '';
     if (event.event === 'error') throw this.inBandError(event.data);
     if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) {
-      if (event.event === 'content_block_delta') this.deltas.push(event.data);
+      if (event.event === 'content_block_delta') this.deltas.add(event.data);
       return encodeSseEvent(event.event, event.data);
     }
     const payload = this.parse(event);
@@ -56,7 +57,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
         break;
       case 'content_block_delta':
         if (!this.sawContent && isContentDelta(payload.delta)) this.sawContent = true;
-        this.deltas.push(event.data);
+        this.deltas.add(event.data);
         break;
       case 'message_delta':
         this.messageDelta(payload);
@@ -89,22 +90,8 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     if (isObject(delta) && typeof delta.stop_reason === 'string') this.finishReasons.push(delta.stop_reason);
   }
 
-  generated(): string {
-    let text = '';
-    for (const data of this.deltas) {
-      let payload: unknown;
-      try {
-        payload = JSON.parse(data);
-      } catch {
-        continue;
-      }
-      const delta = isObject(payload) && isObject(payload.delta) ? payload.delta : {};
-      for (const field of ['text', 'thinking', 'partial_json']) {
-        const value = delta[field];
-        if (typeof value === 'string') text += value;
-      }
-    }
-    return text;
+  generated(): GeneratedText {
+    return this.deltas.read(deltaText);
   }
 
   private parse(event: SseEvent): JsonObject {
@@ -155,4 +142,21 @@ function isContentDelta(delta: unknown): boolean {
     if (typeof value === 'string' && value !== '') return true;
   }
   return false;
+}
+
+/** The text one content_block_delta carried (text, thinking or tool input JSON). */
+function deltaText(data: string): string {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return '';
+  }
+  const delta = isObject(payload) && isObject(payload.delta) ? payload.delta : {};
+  let text = '';
+  for (const field of ['text', 'thinking', 'partial_json']) {
+    const value = delta[field];
+    if (typeof value === 'string') text += value;
+  }
+  return text;
 }

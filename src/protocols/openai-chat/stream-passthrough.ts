@@ -3,6 +3,7 @@ import { isObject, type JsonObject } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import { encodeSseData } from '../../sse/sse-encoder.js';
+import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { readUpstreamError } from './errors.js';
 import { OpenAiStreamNormalizer } from './stream-normalizer.js';
@@ -18,7 +19,7 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
   finished = false;
   private readonly normalizer: OpenAiStreamNormalizer;
   /** The raw chunks that carried content, decoded only if generated() is asked for. */
-  private readonly contentChunks: string[] = [];
+  private readonly generatedChunks = new GeneratedSample();
 
   constructor(clientWantsUsage: boolean, private readonly route: string) {
     this.normalizer = new OpenAiStreamNormalizer(clientWantsUsage);
@@ -39,7 +40,7 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
     }
     if (normalized.content) {
       this.sawContent = true;
-      this.contentChunks.push(event.data);
+      this.generatedChunks.add(event.data);
     }
     return normalized.json === undefined ? '' : dataFrame(normalized.json);
   }
@@ -62,8 +63,8 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
     return this.normalizer.finishReasons;
   }
 
-  generated(): string {
-    return this.contentChunks.map(generatedText).join('');
+  generated(): GeneratedText {
+    return this.generatedChunks.read(generatedText);
   }
 }
 
