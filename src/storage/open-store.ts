@@ -9,8 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MemoryStore } from './memory-store.js';
-import { openPostgresStore } from './sql/postgres.js';
-import { openSqliteStore } from './sql/sqlite.js';
 import type { Store } from './types.js';
 
 export interface OpenStoreOptions {
@@ -24,9 +22,11 @@ function isPostgresUrl(url: string): boolean {
 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   let store: Store;
+  // Drivers are loaded only for the store in use: each costs megabytes of resident memory
+  // (better-sqlite3's native module, pg, Kysely) that a gateway on another store never needs.
   if (url === 'memory') store = new MemoryStore();
-  else if (url.startsWith('sqlite:')) store = openSqliteStore(sqlitePath(url));
-  else if (isPostgresUrl(url)) store = openPostgresStore(url);
+  else if (url.startsWith('sqlite:')) store = (await import('./sql/sqlite.js')).openSqliteStore(sqlitePath(url));
+  else if (isPostgresUrl(url)) store = (await import('./sql/postgres.js')).openPostgresStore(url);
   else throw new Error(`unknown store "${url}": expected "sqlite:<path>", "postgres://user@host:port/db" or "memory"`);
   if (options.migrate ?? true) {
     try {
