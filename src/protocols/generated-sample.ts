@@ -9,7 +9,7 @@ export class GeneratedSample {
   private keptLength = 0;
   private totalLength = 0;
 
-  constructor(private readonly limit = 64 * 1024) {}
+  constructor(private readonly limit = 16 * 1024) {}
 
   add(raw: string): void {
     this.totalLength += raw.length;
