@@ -4,7 +4,7 @@ import type { KeyStore, Store, UsageLedger } from '../types.js';
 import { migrate } from './migrations.js';
 import type { Database, Dialect } from './schema.js';
 import { SqlKeyStore } from './sql-key-store.js';
-import { SqlUsageLedger } from './sql-usage-ledger.js';
+import { SqlUsageLedger, type BatchInsert } from './sql-usage-ledger.js';
 
 export class SqlStore implements Store {
   readonly keys: KeyStore;
@@ -16,9 +16,10 @@ export class SqlStore implements Store {
     readonly kind: Dialect,
     /** Runs before the migrations: PostgreSQL creates the configured schema here. */
     private readonly prepare?: () => Promise<void>,
+    batchInsert?: BatchInsert,
   ) {
     this.keys = new SqlKeyStore(db);
-    this.ledger = new SqlUsageLedger(db);
+    this.ledger = new SqlUsageLedger(db, batchInsert);
   }
 
   async migrate(): Promise<void> {

@@ -1,9 +1,9 @@
 /** UsageLedger on Kysely: the same statements for SQLite and PostgreSQL. */
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type SqlBool } from 'kysely';
 import { checkLimit, dayLabel, MS_PER_DAY, prepareUsageRow, sortSummaries } from '../rows.js';
 import type { UsageFilter, UsageGroupBy, UsageLedger, UsageRow, UsageSummary } from '../types.js';
 import { usageFromRow, usageToRow } from './codec.js';
-import { toSafeInt, type Database } from './schema.js';
+import { toSafeInt, type Database, type UsageLedgerTable } from './schema.js';
 
 /** Rows per INSERT statement: well under SQLite's 32766 and PostgreSQL's 65535 bound parameters. */
 const ROWS_PER_STATEMENT = 500;
@@ -33,13 +33,24 @@ function groupExpression(groupBy: UsageGroupBy) {
   }
 }
 
+/** Writes a validated batch in one transaction, bypassing the query builder (see SqlUsageLedger). */
+export type BatchInsert = (values: Insertable<UsageLedgerTable>[]) => void;
+
 export class SqlUsageLedger implements UsageLedger {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** SQLite's fast path: one prepared single-row statement reused for every row. */
+    private readonly batchInsert?: BatchInsert,
+  ) {}
 
   async insert(rows: UsageRow[]): Promise<void> {
     // Validate everything first: one bad row fails the call before anything is written.
     const values = rows.map((row) => usageToRow(prepareUsageRow(row)));
     if (values.length === 0) return;
+    if (this.batchInsert !== undefined) {
+      this.batchInsert(values);
+      return;
+    }
     // One transaction for the batch: a single commit (one WAL append on SQLite) however many rows.
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {

@@ -2,9 +2,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import type { Database } from './schema.js';
+import { Kysely, SqliteDialect, type Insertable } from 'kysely';
+import type { Database, UsageLedgerTable } from './schema.js';
 import { SqlStore } from './sql-store.js';
+import type { BatchInsert } from './sql-usage-ledger.js';
 
 /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -20,5 +21,27 @@ export function openSqliteStore(path: string): SqlStore {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  return new SqlStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  return new SqlStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite', undefined, sqliteBatchInsert(database));
+}
+
+/**
+ * Ledger batches through one prepared single-row INSERT, reused: the query builder would build
+ * (and SQLite compile) a new multi-row statement per batch, whose native memory is only freed
+ * when the garbage collector gets to it. The statement is prepared on first use, after the
+ * migrations have created the table.
+ */
+function sqliteBatchInsert(database: Sqlite.Database): BatchInsert {
+  let insertAll: ((values: Insertable<UsageLedgerTable>[]) => void) | undefined;
+  return (values) => {
+    if (insertAll === undefined) {
+      const columns = Object.keys(values[0] ?? {});
+      const statement = database.prepare(
+        `INSERT INTO usage_ledger (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')}) ON CONFLICT (request_id) DO NOTHING`,
+      );
+      insertAll = database.transaction((rows: Insertable<UsageLedgerTable>[]) => {
+        for (const row of rows) statement.run(row);
+      });
+    }
+    insertAll(values);
+  };
 }
