@@ -1,11 +1,10 @@
 import type { ChatEvent } from '../../core/chat-event.js';
-import { GatewayError } from '../../core/gateway-error.js';
 import { isObject, type JsonObject } from '../../core/json.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import type { UpstreamStreamDecoder } from '../codec.js';
-import { readAnthropicUpstreamError } from './errors.js';
 import { finishReasonFromAnthropic } from './stop-reason.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
+import { AnthropicStreamFaults } from './upstream-events.js';
 
 /** What an upstream content block became, keyed by the block's `index`. */
 type BlockKind = { kind: 'text' } | { kind: 'thinking' } | { kind: 'tool'; call: number } | { kind: 'ignored' };
@@ -23,14 +22,18 @@ export class AnthropicStreamDecoder implements UpstreamStreamDecoder {
   private started = false;
   private usage: JsonObject | undefined;
 
-  constructor(private readonly route: string) {}
+  private readonly faults: AnthropicStreamFaults;
+
+  constructor(route: string) {
+    this.faults = new AnthropicStreamFaults(route);
+  }
 
   push(event: SseEvent): ChatEvent[] {
     if (this.finished) return [];
-    if (event.event === 'error') throw this.inBandError(parseLoosely(event.data), event.data);
-    const payload = this.parse(event);
+    if (event.event === 'error') throw this.faults.inBandError(event.data);
+    const payload = this.faults.parse(event.data);
     const type = typeof payload.type === 'string' ? payload.type : event.event;
-    if (type === 'error') throw this.inBandError(payload, event.data);
+    if (type === 'error') throw this.faults.inBandError(event.data);
     switch (type) {
       case 'message_start':
         return this.messageStart(payload);
@@ -99,7 +102,7 @@ export class AnthropicStreamDecoder implements UpstreamStreamDecoder {
   private blockDelta(payload: JsonObject): ChatEvent[] {
     const index = this.blockIndex(payload);
     const block = this.blocks.get(index);
-    if (block === undefined) throw this.protocolError(`a content_block_delta for block ${index}, which was never started`);
+    if (block === undefined) throw this.faults.protocolError(`a content_block_delta for block ${index}, which was never started`);
     const delta = isObject(payload.delta) ? payload.delta : {};
     switch (delta.type) {
       case 'text_delta':
@@ -132,43 +135,15 @@ export class AnthropicStreamDecoder implements UpstreamStreamDecoder {
     return events;
   }
 
-  private parse(event: SseEvent): JsonObject {
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      throw this.protocolError(`a malformed event: ${event.data.slice(0, 200)}`);
-    }
-    if (!isObject(payload)) throw this.protocolError(`an event that is not a JSON object: ${event.data.slice(0, 200)}`);
-    return payload;
-  }
 
   private blockIndex(payload: JsonObject): number {
-    if (typeof payload.index !== 'number' || !Number.isInteger(payload.index)) throw this.protocolError(`a ${String(payload.type)} event without an index`);
+    if (typeof payload.index !== 'number' || !Number.isInteger(payload.index)) throw this.faults.protocolError(`a ${String(payload.type)} event without an index`);
     return payload.index;
   }
 
-  private inBandError(payload: unknown, data: string): GatewayError {
-    const details = readAnthropicUpstreamError(payload);
-    return new GatewayError('upstream_stream_error', `Upstream ${this.route} reported an error: ${details?.message ?? data.slice(0, 200)}`, {
-      route: this.route,
-      upstreamType: details?.type,
-    });
-  }
 
-  private protocolError(what: string): GatewayError {
-    return new GatewayError('upstream_protocol_error', `Upstream ${this.route} sent ${what}`, { route: this.route });
-  }
 }
 
-/** An error event is an error whatever its data looks like. */
-function parseLoosely(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-}
 
 function stringOr(value: unknown, fallback: string): string {
   return typeof value === 'string' ? value : fallback;

@@ -1,12 +1,11 @@
-import { GatewayError } from '../../core/gateway-error.js';
 import { isObject, type JsonObject } from '../../core/json.js';
 import type { Usage } from '../../core/usage.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import { encodeSseEvent } from '../../sse/sse-encoder.js';
 import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
-import { readAnthropicUpstreamError } from './errors.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
+import { AnthropicStreamFaults } from './upstream-events.js';
 
 /**
  * An Anthropic upstream relayed to an Anthropic client. Every event goes out with its data as it
@@ -28,21 +27,25 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   /** The raw content deltas, decoded only if generated() is asked for. */
   private readonly deltas = new GeneratedSample();
 
-  constructor(private readonly publicModel: string, private readonly route: string) {}
+  private readonly faults: AnthropicStreamFaults;
+
+  constructor(private readonly publicModel: string, route: string) {
+    this.faults = new AnthropicStreamFaults(route);
+  }
 
   push(event: SseEvent): string {
     if (this.finished) return '';
-    if (event.event === 'error') throw this.inBandError(event.data);
+    if (event.event === 'error') throw this.faults.inBandError(event.data);
     if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) {
       if (event.event === 'content_block_delta') this.deltas.add(event.data);
       return encodeSseEvent(event.event, event.data);
     }
-    const payload = this.parse(event);
+    const payload = this.faults.parse(event.data);
     const type = typeof payload.type === 'string' && eventName.test(payload.type) ? payload.type : event.event;
     if (type === undefined) return ''; // no usable name anywhere: the SDK could not use it either
     switch (type) {
       case 'error':
-        throw this.inBandError(event.data);
+        throw this.faults.inBandError(event.data);
       case 'ping':
         // Before content the relay sends its own keep-alives; after it, a ping is harmless.
         if (!this.sawContent) return '';
@@ -76,7 +79,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
 
   private messageStart(payload: JsonObject): string {
     const message = payload.message;
-    if (!isObject(message)) throw this.protocolError('a message_start without a message');
+    if (!isObject(message)) throw this.faults.protocolError('a message_start without a message');
     this.started = true;
     this.rawUsage = isObject(message.usage) ? message.usage : undefined;
     this.usage = usageFromAnthropic(this.rawUsage);
@@ -94,34 +97,8 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     return this.deltas.read(deltaText);
   }
 
-  private parse(event: SseEvent): JsonObject {
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      throw this.protocolError(`a malformed event: ${event.data.slice(0, 200)}`);
-    }
-    if (!isObject(payload)) throw this.protocolError(`an event that is not a JSON object: ${event.data.slice(0, 200)}`);
-    return payload;
-  }
 
-  private inBandError(data: string): GatewayError {
-    let payload: unknown;
-    try {
-      payload = JSON.parse(data);
-    } catch {
-      payload = undefined;
-    }
-    const details = readAnthropicUpstreamError(payload);
-    return new GatewayError('upstream_stream_error', `Upstream ${this.route} reported an error: ${details?.message ?? data.slice(0, 200)}`, {
-      route: this.route,
-      upstreamType: details?.type,
-    });
-  }
 
-  private protocolError(what: string): GatewayError {
-    return new GatewayError('upstream_protocol_error', `Upstream ${this.route} sent ${what}`, { route: this.route });
-  }
 }
 
 /** What can stand as an SSE event name (a JSON type with a line break would break the frame). */
