@@ -1,6 +1,6 @@
 /**
  * The dependency direction of src/ (shared/design/architecture.md): core <- sse <- protocols <-
- * providers, storage <- gateway <- server <- cli. A module may import only from its own layer or below; only
+ * providers, storage <- gateway <- server <- cli (runtime: process-wide settings, beside core). A module may import only from its own layer or below; only
  * src/server serves HTTP, and only src/providers (clients) and src/server touch Node's HTTP API.
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const src = resolve(import.meta.dirname, '..', 'src');
 const rank: Record<string, number> = {
-  core: 0, observability: 0, sse: 1, protocols: 2, config: 2, providers: 3, storage: 3, gateway: 4, server: 5, cli: 6,
+  core: 0, observability: 0, runtime: 0, sse: 1, protocols: 2, config: 2, providers: 3, storage: 3, gateway: 4, server: 5, cli: 6,
 };
 
 function sourceFiles(dir: string): string[] {

@@ -5,7 +5,7 @@ import { isLoopbackHost } from '../gateway/loopback.js';
 import { sluiceVersion } from '../gateway/gateway.js';
 import { createLogger, isLogLevel } from '../observability/logger.js';
 import { startServer } from '../server/start-server.js';
-import { holdYoungGeneration } from './hold-young-generation.js';
+import { holdYoungGeneration } from '../runtime/heap-flags.js';
 
 export interface ServeArgs {
   configPath: string | undefined;

@@ -25,6 +25,12 @@ export interface RunningServer {
 /** Builds the gateway from a config and listens. Used by `sluice serve` and by the tests. */
 export async function startServer(config: SluiceConfig, logger: Logger, meter?: RequestMeter): Promise<RunningServer> {
   const store = await openStore(config.store);
+  try {
+    await store.startBackground?.();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
   // Usage rows are journaled on the request path and written to the store in batches; rows a
   // previous run could not store (crash, database down) are replayed first.
   const journalDir = defaultJournalDir(config.store);

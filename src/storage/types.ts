@@ -124,5 +124,10 @@ export interface Store {
   readonly ledger: UsageLedger;
   /** Applies pending versioned migrations. */
   migrate(): Promise<void>;
+  /**
+   * Starts what a long-running server needs and a one-shot CLI does not (SQLite: the ledger's
+   * writer thread), before the first request; without it, it starts on first use.
+   */
+  startBackground?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -44,7 +44,8 @@ export function openPostgresStore(url: string): SqlStore {
   // unhandled it would kill the process. The next query simply opens a new connection.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new SqlStore(db, 'postgres', target.schema === undefined ? undefined : () => createSchema(db, target.schema ?? ''));
+  const schema = target.schema;
+  return new SqlStore(db, 'postgres', schema === undefined ? {} : { prepare: () => createSchema(db, schema) });
 }
 
 async function createSchema(db: Kysely<Database>, schema: string): Promise<void> {

@@ -6,6 +6,17 @@ import type { Database, Dialect } from './schema.js';
 import { SqlKeyStore } from './sql-key-store.js';
 import { SqlUsageLedger, type BatchInsert } from './sql-usage-ledger.js';
 
+export interface SqlStoreHooks {
+  /** Runs before the migrations: PostgreSQL creates the configured schema here. */
+  prepare?: () => Promise<void>;
+  /** A dialect's own way to write ledger batches (SQLite: a writer thread). */
+  batchInsert?: BatchInsert;
+  /** Runs first on close: SQLite waits for its writer thread's batches in flight. */
+  beforeClose?: () => Promise<void>;
+  /** See Store.startBackground. */
+  startBackground?: () => Promise<void>;
+}
+
 export class SqlStore implements Store {
   readonly keys: KeyStore;
   readonly ledger: UsageLedger;
@@ -14,22 +25,27 @@ export class SqlStore implements Store {
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: Dialect,
-    /** Runs before the migrations: PostgreSQL creates the configured schema here. */
-    private readonly prepare?: () => Promise<void>,
-    batchInsert?: BatchInsert,
+    private readonly hooks: SqlStoreHooks = {},
   ) {
     this.keys = new SqlKeyStore(db);
-    this.ledger = new SqlUsageLedger(db, batchInsert);
+    this.ledger = new SqlUsageLedger(db, hooks.batchInsert);
+  }
+
+  async startBackground(): Promise<void> {
+    await this.hooks.startBackground?.();
   }
 
   async migrate(): Promise<void> {
-    await this.prepare?.();
+    await this.hooks.prepare?.();
     await migrate(this.db, this.kind);
   }
 
   /** Idempotent: shutdown paths may close twice. */
   close(): Promise<void> {
-    this.closing ??= this.db.destroy();
+    this.closing ??= (async () => {
+      await this.hooks.beforeClose?.();
+      await this.db.destroy();
+    })();
     return this.closing;
   }
 }

@@ -33,8 +33,8 @@ function groupExpression(groupBy: UsageGroupBy) {
   }
 }
 
-/** Writes a validated batch in one transaction, bypassing the query builder (see SqlUsageLedger). */
-export type BatchInsert = (values: Insertable<UsageLedgerTable>[]) => void;
+/** Writes a validated batch in one transaction, bypassing the query builder (SQLite: see sqlite.ts). */
+export type BatchInsert = (values: Insertable<UsageLedgerTable>[]) => void | Promise<void>;
 
 export class SqlUsageLedger implements UsageLedger {
   constructor(
@@ -48,7 +48,7 @@ export class SqlUsageLedger implements UsageLedger {
     const values = rows.map((row) => usageToRow(prepareUsageRow(row)));
     if (values.length === 0) return;
     if (this.batchInsert !== undefined) {
-      this.batchInsert(values);
+      await this.batchInsert(values);
       return;
     }
     // One transaction for the batch: a single commit (one WAL append on SQLite) however many rows.

@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect, type Insertable } from 'kysely';
 import type { Database, UsageLedgerTable } from './schema.js';
 import { SqlStore } from './sql-store.js';
 import type { BatchInsert } from './sql-usage-ledger.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -21,18 +22,27 @@ export function openSqliteStore(path: string): SqlStore {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  return new SqlStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite', undefined, sqliteBatchInsert(database));
+  const writer = sqliteBatchInsert(database, file);
+  return new SqlStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite', {
+    batchInsert: writer.insert,
+    beforeClose: writer.close,
+    startBackground: writer.start,
+  });
 }
 
 /**
- * Ledger batches through one prepared single-row INSERT, reused: the query builder would build
- * (and SQLite compile) a new multi-row statement per batch, whose native memory is only freed
- * when the garbage collector gets to it. The statement is prepared on first use, after the
- * migrations have created the table.
+ * Ledger batches through one prepared single-row INSERT, reused (the query builder would build,
+ * and SQLite compile, a new multi-row statement per batch). A file database writes them on a
+ * thread of its own (sqlite-writer-thread.ts); an in-memory one cannot be shared with another
+ * connection, so it writes here, which only tests use.
  */
-function sqliteBatchInsert(database: Sqlite.Database): BatchInsert {
+function sqliteBatchInsert(database: Sqlite.Database, file: string): { insert: BatchInsert; close?: () => Promise<void>; start?: () => Promise<void> } {
+  if (file !== ':memory:') {
+    const thread = new SqliteWriterThread({ file, busyTimeoutMs: BUSY_TIMEOUT_MS });
+    return { insert: (values) => thread.insert(values), close: () => thread.close(), start: () => thread.start() };
+  }
   let insertAll: ((values: Insertable<UsageLedgerTable>[]) => void) | undefined;
-  return (values) => {
+  const insert: BatchInsert = (values) => {
     if (insertAll === undefined) {
       const columns = Object.keys(values[0] ?? {});
       const statement = database.prepare(
@@ -44,4 +54,5 @@ function sqliteBatchInsert(database: Sqlite.Database): BatchInsert {
     }
     insertAll(values);
   };
+  return { insert };
 }
