@@ -95,12 +95,24 @@ test('an error event throws the upstream error, with its type', () => {
   assert.throws(() => new AnthropicStreamPassthrough('p', route).push(sse({ type: 'error', error: { type: 'api_error', message: 'x' } }, undefined)), GatewayError);
 });
 
-test('malformed events are protocol errors until content flows, then deltas are forwarded unparsed', () => {
+test('malformed events are protocol errors, before content and after it (deltas checked without parsing)', () => {
+  const protocolError = (error: unknown): boolean => error instanceof GatewayError && error.code === 'upstream_protocol_error';
   const passthrough = new AnthropicStreamPassthrough('p', route);
-  assert.throws(() => passthrough.push(raw('message_start', '{"type":"message_start",')), (error: unknown) => error instanceof GatewayError && error.code === 'upstream_protocol_error');
-  assert.throws(() => passthrough.push(raw('message_start', '{"type":"message_start"}')), (error: unknown) => error instanceof GatewayError && error.code === 'upstream_protocol_error');
+  assert.throws(() => passthrough.push(raw('message_start', '{"type":"message_start",')), protocolError);
+  assert.throws(() => passthrough.push(raw('message_start', '{"type":"message_start"}')), protocolError);
   passthrough.push(blockStart(0, { type: 'text', text: 'x' }));
-  assert.equal(passthrough.push(raw('content_block_delta', '{"broken')), 'event: content_block_delta\ndata: {"broken\n\n');
+  const compact = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a \\"b\\" \\u00e9"}}';
+  assert.equal(passthrough.push(raw('content_block_delta', compact)), `event: content_block_delta\ndata: ${compact}\n\n`);
+  const spaced = '{ "type": "content_block_delta", "index": 0, "delta": { "type": "text_delta", "text": "c" } }';
+  assert.equal(passthrough.push(raw('content_block_delta', spaced)), `event: content_block_delta\ndata: ${spaced}\n\n`);
+  assert.throws(() => passthrough.push(raw('content_block_delta', '{"broken')), protocolError);
+  // The usual shape with a broken string inside (bad escape, raw newline, cut short).
+  for (const bad of ['"a\\x"', '"a\nb"', '"a']) {
+    const data = `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${bad}}}`;
+    assert.throws(() => passthrough.push(raw('content_block_delta', data)), protocolError, data);
+  }
+  assert.throws(() => passthrough.push(raw('content_block_stop', '{"type":"content_block_stop","index":0')), protocolError);
+  assert.equal(passthrough.push(raw('content_block_stop', '{"type":"content_block_stop","index":0}')), 'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n');
 });
 
 test('a repeated message_start is dropped (the SDK would throw on it)', () => {

@@ -6,6 +6,7 @@ import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
 import { AnthropicStreamFaults } from './upstream-events.js';
+import { scanStringLiteral } from '../json-string-literal.js';
 
 /**
  * An Anthropic upstream relayed to an Anthropic client. Every event goes out with its data as it
@@ -13,8 +14,10 @@ import { AnthropicStreamFaults } from './upstream-events.js';
  * model name. Usage, stop reasons and the commit point are tapped on the way.
  *
  * Once content has been seen, content_block_delta and content_block_stop events are forwarded
- * without being parsed: they are most of the stream and nothing more is read from them. A
- * malformed one then reaches the client as the upstream sent it, and its SDK reports it.
+ * without being parsed: they are most of the stream and nothing more is read from them. They are
+ * still checked: one in the usual compact shape by a scan of its string literal, anything else by
+ * JSON.parse, so a malformed event fails the stream (upstream_protocol_error) instead of reaching
+ * the client, whose SDK would throw a parse error while Sluice counted the request a success.
  */
 export class AnthropicStreamPassthrough implements StreamTranslator {
   sawContent = false;
@@ -37,6 +40,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     if (this.finished) return '';
     if (event.event === 'error') throw this.faults.inBandError(event.data);
     if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) {
+      if (!hasUsualShape(event.event, event.data)) this.faults.parse(event.data);
       if (event.event === 'content_block_delta') this.deltas.add(event.data);
       return encodeSseEvent(event.event, event.data);
     }
@@ -136,4 +140,15 @@ function deltaText(data: string): string {
     if (typeof value === 'string') text += value;
   }
   return text;
+}
+
+const usualDeltaHead = /^\{"type":"content_block_delta","index":\d{1,6},"delta":\{"type":"(?:text_delta|thinking_delta|input_json_delta|signature_delta)","(?:text|thinking|partial_json|signature)":/;
+const usualStop = /^\{"type":"content_block_stop","index":\d{1,6}\}$/;
+
+/** True when `data` is a well-formed delta or stop event in the compact shape Anthropic sends. */
+function hasUsualShape(event: string, data: string): boolean {
+  if (event === 'content_block_stop') return usualStop.test(data);
+  const head = usualDeltaHead.exec(data);
+  if (head === null) return false;
+  return data.endsWith('}}') && scanStringLiteral(data, head[0].length) === data.length - 2;
 }

@@ -1,3 +1,7 @@
+import { scanStringLiteral } from '../json-string-literal.js';
+
+export { scanStringLiteral };
+
 /**
  * The hot path's shortcut. Most chunks of a stream differ from the previous one only in the text
  * of `delta.content`. Once such a chunk has been through the full normaliser, a later chunk that
@@ -68,28 +72,4 @@ function findContentLiteral(json: string, content: string): { start: number; end
   } catch {
     return undefined;
   }
-}
-
-const hexDigit = /[0-9a-fA-F]/;
-
-/**
- * If a valid JSON string literal starts at `start`, the index just past its closing quote;
- * otherwise -1. Rejects raw control characters, bad escapes and unterminated strings.
- */
-export function scanStringLiteral(text: string, start: number): number {
-  if (text.charCodeAt(start) !== 34) return -1;
-  for (let i = start + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) return i + 1;
-    if (c < 32) return -1;
-    if (c !== 92) continue;
-    const escaped = text.charCodeAt(++i);
-    if (escaped === 117 /* u */) {
-      for (let k = 1; k <= 4; k++) if (!hexDigit.test(text.charAt(i + k))) return -1;
-      i += 4;
-    } else if (!(escaped === 34 || escaped === 92 || escaped === 47 || escaped === 98 || escaped === 102 || escaped === 110 || escaped === 114 || escaped === 116)) {
-      return -1;
-    }
-  }
-  return -1;
 }
