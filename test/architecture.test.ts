@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const src = resolve(import.meta.dirname, '..', 'src');
 const rank: Record<string, number> = {
-  core: 0, observability: 0, runtime: 0, sse: 1, protocols: 2, config: 2, providers: 3, storage: 3, gateway: 4, server: 5, cli: 6,
+  core: 0, observability: 0, runtime: 0, sse: 1, protocols: 2, config: 2, providers: 3, storage: 3, limits: 3, gateway: 4, server: 5, cli: 6,
 };
 
 function sourceFiles(dir: string): string[] {

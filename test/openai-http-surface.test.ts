@@ -10,6 +10,7 @@ import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, NotF
 import { startScriptedUpstream, sseHeaders, writeFrames, type ScriptedUpstream, type UpstreamScript } from './support/scripted-upstream.js';
 import { textStream } from './support/chunks.js';
 import { startSluice, configFor, clientKey, eventually, type TestSluice } from './support/sluice.js';
+import { onePassYaml } from './support/one-pass.js';
 
 type Json = Record<string, any>;
 
@@ -268,7 +269,9 @@ test('upstream HTTP errors keep their status, name the failing route and keep th
 test('upstream retry-after is forwarded on 429 and 503', async (t) => {
   const h = await harness(t, [
     jsonAnswer(429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, { 'retry-after': '12' }),
-  ]);
+    // One attempt, no breaker: what the client gets when its only route fails (Sluice's own
+    // waiting and cooldowns: test/routing-*.test.ts).
+  ], { extraYaml: onePassYaml() });
   const e1 = await sdkError(h.client.chat.completions.create(chat));
   assert.ok(e1 instanceof RateLimitError, `got ${String(e1)}`);
   assert.equal(e1.headers?.get('retry-after'), '12');

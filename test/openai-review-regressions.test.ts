@@ -19,6 +19,7 @@ import { chunk, textStream } from './support/chunks.js';
 import { startSluice, clientKey, eventually, type TestSluice } from './support/sluice.js';
 import { checkOpenAiStream } from './support/openai-wire-check.js';
 import { rawHttpRequest, type RawHttpRequestOptions, type RawHttpResponse } from './support/raw-http.js';
+import { onePassYaml } from './support/one-pass.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -37,6 +38,8 @@ interface SetupOptions {
   keys?: boolean;
   streaming?: Record<string, string>;
   allowOrigins?: string[];
+  /** More YAML at the end (e.g. `retries:`). */
+  extraYaml?: string;
 }
 
 interface Harness {
@@ -63,7 +66,7 @@ function sluiceYaml(upstreams: { url: string; timeouts?: Record<string, string> 
   });
   yaml += `models:\n  test-model:\n    routes: [${upstreams.map((_, i) => `up${i}/model-${i}`).join(', ')}]\n`;
   if (options.keys ?? true) yaml += `keys:\n  - name: test\n    key: ${clientKey}\n`;
-  return yaml;
+  return yaml + (options.extraYaml ?? '');
 }
 
 async function harness(t: TestContext, routes: (UpstreamScript | RouteSpec)[], options: SetupOptions = {}): Promise<Harness> {
@@ -488,7 +491,8 @@ test('first_token timeout: an upstream that accepts but sends no content moves o
 });
 
 test('first_token timeout with one route, head not sent yet: HTTP 504 with code upstream_timeout', async (t) => {
-  const h = await harness(t, [{ script: acceptsButNoContent, timeouts: { first_token: '300ms' } }]);
+  // One attempt: the time to the 504 is the limit's (Sluice's retries: test/routing-*.test.ts).
+  const h = await harness(t, [{ script: acceptsButNoContent, timeouts: { first_token: '300ms' } }], { extraYaml: onePassYaml() });
   const started = Date.now();
   const raw = await rawChat(h, chatBody());
   const elapsed = Date.now() - started;
@@ -546,7 +550,7 @@ test('idle timeout: an upstream silent mid-stream gets an in-stream upstream_tim
 });
 
 test('first_token timeout on a non-stream request whose upstream never answers: HTTP 504', async (t) => {
-  const h = await harness(t, [{ script: async (request) => void (await request.closed), timeouts: { first_token: '300ms' } }]);
+  const h = await harness(t, [{ script: async (request) => void (await request.closed), timeouts: { first_token: '300ms' } }], { extraYaml: onePassYaml() });
   const started = Date.now();
   const raw = await rawChat(h, chatBody({ stream: false }));
   const elapsed = Date.now() - started;

@@ -15,6 +15,7 @@ import { sdkChunks } from './support/sdk-chunks.js';
 import { chunk, usageChunk, textStream } from './support/chunks.js';
 import { startSluice, configFor, clientKey, eventually, type TestSluice } from './support/sluice.js';
 import { rawHttpRequest, type RawHttpResponse } from './support/raw-http.js';
+import { onePassYaml } from './support/one-pass.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -966,7 +967,9 @@ function assertErrorBody(text: string): Json {
 
 test('every route fails before the first token with 500: a real HTTP 500 with an OpenAI error body (InternalServerError)', async (t) => {
   const fail = jsonError(500, { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
-  const h = await harness(t, [fail, fail]);
+  // Each route once per request, no breaker: what the client sees when every route failed
+  // (retries and cooldowns: test/routing-*.test.ts).
+  const h = await harness(t, [fail, fail], onePassYaml(2));
   const raw = await rawChat(h, chatBody());
   assert.equal(raw.status, 500);
   assert.equal(raw.headers['content-type'], 'application/json');
@@ -985,7 +988,7 @@ test('every route fails before the first token with 500: a real HTTP 500 with an
 test('every route fails before the first token with 429: RateLimitError with the upstream retry-after forwarded', async (t) => {
   const h = await harness(t, [
     jsonError(429, { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, { 'retry-after': '7' }),
-  ]);
+  ], onePassYaml(1));
   const raw = await rawChat(h, chatBody());
   assert.equal(raw.status, 429);
   assert.equal(raw.headers['retry-after'], '7');

@@ -27,6 +27,7 @@ import {
   readAnthropicRecording, readGeminiRecording, readOpenAiRecording, readRecorded, recordedAvailable, sseEvents,
   type Expected, type ExpectedToolCall,
 } from './support/recorded.js';
+import { onePassYaml } from './support/one-pass.js';
 
 const skip = recordedAvailable ? false : 'no ../shared/fixtures/recorded here (the replay needs the shared recordings)';
 const anthropicStreams = listRecorded('anthropic', '.sse');
@@ -70,7 +71,8 @@ async function startReplay(t: TestContext, kind: UpstreamKind): Promise<Replay> 
     }
     res.end();
   });
-  const sluice = await startSluice(matrixConfig([{ name: 'rec', kind, baseUrl }], { replay: ['rec/recorded-model'] }));
+  // Each recorded answer reaches the client as the upstream gave it: no retries, no breaker.
+  const sluice = await startSluice(matrixConfig([{ name: 'rec', kind, baseUrl }], { replay: ['rec/recorded-model'] }, onePassYaml()));
   t.after(() => sluice.close(100));
   const { openai, anthropic } = clientsFor(sluice);
   return { sluice, openai, anthropic, set: (reply) => void (current = reply) };

@@ -53,7 +53,9 @@ async function startWorld(t: TestContext): Promise<World> {
       }
     }
   }
-  const sluice = await startSluice(matrixConfig(providers, models));
+  // Every fallback test must see its first route tried: the breaker (which would skip a route
+  // that keeps failing) is off here; routing tests cover it.
+  const sluice = await startSluice(matrixConfig(providers, models, 'health:\n  failure_threshold: 0\n'));
   t.after(() => sluice.close(100));
   const { openai, anthropic } = clientsFor(sluice);
   return { sluice, up, openai, anthropic };

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, defaultConfig, loadConfigFile } from '../config/load-config.js';
-import type { SluiceConfig } from '../config/schema.js';
+import { routeLabel, type SluiceConfig } from '../config/schema.js';
 import { isLoopbackHost } from '../gateway/loopback.js';
 import { sluiceVersion } from '../gateway/gateway.js';
 import { createLogger, isLogLevel } from '../observability/logger.js';
@@ -80,7 +80,7 @@ function banner(config: SluiceConfig, url: string, configPath: string | undefine
   if (models.length === 0) {
     lines.push('  models: none. Add providers and models to sluice.yaml (see README: "Config reference").');
   } else {
-    lines.push(`  models: ${models.map(([name, m]) => `${name} -> ${m.routes.join(', ')}`).join('; ')}`);
+    lines.push(`  models: ${models.map(([name, m]) => `${name} -> ${m.routes.map(routeLabel).join(', ')}`).join('; ')}`);
   }
   lines.push(
     config.keys.length === 0 && storedKeys === 0

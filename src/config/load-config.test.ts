@@ -78,7 +78,7 @@ describe('parseConfigText: valid configs', () => {
           send_stream_options: true,
           max_tokens_field: 'max_tokens',
           max_connections: 256,
-          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
+          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000, total: 0 },
         },
         openrouter: {
           kind: 'openai',
@@ -87,7 +87,7 @@ describe('parseConfigText: valid configs', () => {
           send_stream_options: false,
           max_tokens_field: 'max_tokens',
           max_connections: 256,
-          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
+          timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000, total: 0 },
         },
       },
       models: {
@@ -95,7 +95,10 @@ describe('parseConfigText: valid configs', () => {
         'deepseek-chat': { routes: ['openrouter/deepseek/deepseek-chat', 'openai/deepseek-chat'] },
       },
       keys: [{ name: 'demo', key: 'demo-secret-1' }],
+      retries: { max_attempts: 4, initial_backoff: 200, max_backoff: 8000, max_retry_after: 60_000, deadline: 120_000 },
+      health: { failure_threshold: 3, cooldown: 30_000, max_cooldown: 300_000 },
       store: 'sqlite:data/sluice.db',
+      redis_outage: 'open',
     };
     assert.deepEqual(parseConfigText(fullExample, 'sluice.yaml', env), expected);
   });

@@ -57,6 +57,15 @@ function invalidUnion(issue: z.core.$ZodIssueInvalidUnion, path: PathSegment[]):
   return `unknown ${discriminator} ${describeInput(value)}, expected one of: ${options.join(', ')}${hint}`;
 }
 
+/**
+ * The issues of the one union option whose type matched the input (the others failed on the
+ * type alone), when there is exactly one: what the operator got wrong inside it.
+ */
+function onlyMatchingBranch(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | undefined {
+  const matching = issue.errors.filter((branch) => !branch.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+  return matching.length === 1 ? matching[0] : undefined;
+}
+
 /** One issue can yield several reports: zod groups all unknown keys of an object into one. */
 export function describeIssue(issue: z.core.$ZodIssue, schema: z.core.$ZodType, data: unknown): IssueReport[] {
   const path = issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
@@ -72,6 +81,9 @@ export function describeIssue(issue: z.core.$ZodIssue, schema: z.core.$ZodType, 
     case 'invalid_type':
       return [{ path, target: 'value', message: invalidType(issue, path) }];
     case 'invalid_union': {
+      // A route is a string or a mapping: a mapping with a bad field is reported on that field.
+      const branch = onlyMatchingBranch(issue);
+      if (branch !== undefined) return branch.flatMap((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, schema, data));
       // A non-object input is reported on the entry itself, not on its discriminator.
       const onEntry = !isObject(issue.input) && path[path.length - 1] === issue.discriminator;
       return [{ path: onEntry ? path.slice(0, -1) : path, target: 'value', message: invalidUnion(issue, path) }];

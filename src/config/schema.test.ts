@@ -29,7 +29,10 @@ describe('configSchema', () => {
       providers: {},
       models: {},
       keys: [],
+      retries: { max_attempts: 4, initial_backoff: 200, max_backoff: 8000, max_retry_after: 60_000, deadline: 120_000 },
+      health: { failure_threshold: 3, cooldown: 30_000, max_cooldown: 300_000 },
       store: 'sqlite:data/sluice.db',
+      redis_outage: 'open',
     });
   });
 
@@ -51,7 +54,7 @@ describe('configSchema', () => {
       max_connections: 256,
       send_stream_options: true,
       max_tokens_field: 'max_tokens',
-      timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000 },
+      timeouts: { connect: 10_000, first_token: 600_000, idle: 300_000, total: 0 },
     });
   });
 
@@ -71,7 +74,7 @@ describe('configSchema', () => {
     const a = configSchema.parse({});
     const b = configSchema.parse({});
     a.keys.push({ name: 'x', key: 'sk-x-12345678' });
-    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true, max_tokens_field: 'max_tokens', timeouts: { connect: 1, first_token: 1, idle: 1 } };
+    a.providers.x = { kind: 'openai', base_url: 'http://x', headers: {}, max_connections: 1, send_stream_options: true, max_tokens_field: 'max_tokens', timeouts: { connect: 1, first_token: 1, idle: 1, total: 0 } };
     assert.deepEqual(b.keys, []);
     assert.deepEqual(b.providers, {});
   });

@@ -92,6 +92,17 @@ export const timeoutsSchema = z.strictObject({
   connect: scalar(parseDuration).default(10_000),
   first_token: scalar(parseDuration).default(600_000),
   idle: scalar(parseDuration).default(300_000),
+  // The whole attempt, a committed stream included. Off by default: first_token and idle already
+  // catch a stalled upstream, and a long answer that keeps flowing is not a fault.
+  total: scalar(parseDuration).default(0),
+});
+
+/** A route's own timeouts: each key given overrides the provider's. */
+const routeTimeoutsSchema = z.strictObject({
+  connect: scalar(parseDuration).optional(),
+  first_token: scalar(parseDuration).optional(),
+  idle: scalar(parseDuration).optional(),
+  total: scalar(parseDuration).optional(),
 });
 
 /** Fields every provider kind will share, whatever protocol it speaks. */
@@ -183,14 +194,65 @@ export const priceSchema = z.strictObject({
   cache_write: pricePerMillion.optional(),
 });
 
+/** A route with its settings; a plain "<provider>/<model>" string is the same with the defaults. */
+export const routeEntrySchema = z.strictObject({
+  route: routeSchema,
+  // For the weighted strategy; 0 = only when the weighted routes have failed.
+  weight: z.number().min(0, { error: 'must not be negative' }).max(1_000_000).default(1),
+  // The deployment's own limits, requests and tokens per minute (prompt estimate + max output).
+  rpm: scalar(integerBetween(1, 1_000_000_000)).optional(),
+  tpm: scalar(integerBetween(1, 1_000_000_000_000)).optional(),
+  timeouts: routeTimeoutsSchema.optional(),
+});
+
+export const ROUTE_STRATEGIES = ['fallback', 'weighted', 'least_in_flight', 'lowest_latency'] as const;
+
 export const modelSchema = z.strictObject({
-  routes: z.array(routeSchema).min(1, { error: 'must list at least one route' }),
+  routes: z.array(z.union([routeSchema, routeEntrySchema])).min(1, { error: 'must list at least one route' }),
+  // How the routes are ordered for each request; unset: fallback (in the order listed).
+  strategy: z.enum(ROUTE_STRATEGIES).optional(),
   price: priceSchema.optional(),
 });
+
+/** A model's route as written (string or mapping), as a label "<provider>/<upstream model>". */
+export function routeLabel(entry: string | RouteEntryConfig): string {
+  return typeof entry === 'string' ? entry : entry.route;
+}
+
+/** How a request is retried before its commit point (README: "Routing, retries and health"). */
+export const retriesSchema = z
+  .strictObject({
+    // Upstream calls per request, across all its routes.
+    max_attempts: scalar(integerBetween(1, 100)).default(4),
+    initial_backoff: scalar(parseDuration).default(200),
+    max_backoff: scalar(parseDuration).default(8000),
+    // An upstream asking to wait longer than this is not waited for: the next route is tried.
+    max_retry_after: scalar(parseDuration).default(60_000),
+    // No attempt starts later than this after the request arrived; 0 = no deadline.
+    deadline: scalar(parseDuration).default(120_000),
+  })
+  .refine((r) => r.max_backoff >= r.initial_backoff, { error: 'max_backoff must not be below initial_backoff', path: ['max_backoff'] });
+
+/** The circuit breaker per route (README: "Routing, retries and health"). */
+export const healthSchema = z
+  .strictObject({
+    // Consecutive failures that open a route's breaker; 0 turns the breaker off.
+    failure_threshold: scalar(integerBetween(0, 1000)).default(3),
+    cooldown: scalar(parseDuration).default(30_000),
+    max_cooldown: scalar(parseDuration).default(300_000),
+  })
+  .refine((h) => h.max_cooldown >= h.cooldown, { error: 'max_cooldown must not be below cooldown', path: ['max_cooldown'] });
+
+/** A rate limit: a positive whole number (requests, tokens, concurrent requests). */
+const limit = () => scalar(integerBetween(1, Number.MAX_SAFE_INTEGER)).optional();
 
 export const keySchema = z.strictObject({
   name: nonEmpty(),
   key: z.string().min(8, { error: 'must be at least 8 characters long' }),
+  // Per-key limits (see README "Limits and Redis"); unset: none.
+  rpm: limit(),
+  tpm: limit(),
+  max_concurrent: limit(),
 });
 
 export const configSchema = z
@@ -205,6 +267,8 @@ export const configSchema = z
     providers: section(z.record(providerName, providerSchema).default(() => ({}))),
     models: section(z.record(nonEmpty(), modelSchema).default(() => ({}))),
     keys: section(z.array(keySchema).default(() => [])),
+    retries: section(retriesSchema.prefault({})),
+    health: section(healthSchema.prefault({})),
     // sqlite:<path> (the default, embedded), postgres://... (shared by many instances), memory.
     store: z
       .string()
@@ -212,6 +276,18 @@ export const configSchema = z
         error: 'expected "sqlite:<path>", "postgres://user@host:port/db" or "memory"',
       })
       .default('sqlite:data/sluice.db'),
+    // Shared rate limits, budget counters, route cooldowns and key news: redis[s]://host:port/db
+    // (?prefix=name: namespaces the keys; default "sluice:"). Unset: each instance in memory.
+    redis: z
+      .string()
+      .refine((s) => /^rediss?:\/\/[^/?#]+/.test(s), { error: 'expected a URL like "redis://127.0.0.1:6379/0"' })
+      .optional(),
+    // While Redis is unreachable: open = each instance enforces limits and budgets from memory;
+    // closed = requests that need them get 503.
+    redis_outage: z.enum(['open', 'closed']).default('open'),
+    // Where usage rows are journaled before they reach the store. Unset: beside the SQLite file,
+    // else ./data/ledger-journal. Instances on one host need one each (the folder is locked).
+    ledger_journal: nonEmpty().optional(),
     // Bearer token for /admin/*; unset: the admin API is off.
     admin_key: z.string().min(16, { error: 'must be at least 16 characters long' }).optional(),
   })
@@ -227,6 +303,11 @@ export type CorsConfig = z.output<typeof corsSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
+export type RouteEntryConfig = z.output<typeof routeEntrySchema>;
+export type RouteStrategyName = (typeof ROUTE_STRATEGIES)[number];
+export type RetriesConfig = z.output<typeof retriesSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;
+export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type KeyConfig = z.output<typeof keySchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 
@@ -245,13 +326,14 @@ export function crossFieldIssues(value: unknown): CrossFieldIssue[] {
     const defined = Object.keys(providers).join(', ') || 'none';
     for (const [name, model] of Object.entries(models)) {
       if (!isObject(model) || !Array.isArray(model.routes)) continue;
-      model.routes.forEach((route: unknown, i) => {
+      model.routes.forEach((entry: unknown, i) => {
+        const route = isObject(entry) ? entry.route : entry;
         // A malformed route is reported by the route schema itself.
         if (typeof route !== 'string') return;
         const parsed = splitRoute(route);
         if (parsed === undefined || Object.hasOwn(providers, parsed.provider)) return;
         issues.push({
-          path: ['models', name, 'routes', i],
+          path: isObject(entry) ? ['models', name, 'routes', i, 'route'] : ['models', name, 'routes', i],
           message: `route "${route}" names provider "${parsed.provider}", which is not defined in providers (defined: ${defined})`,
         });
       });

@@ -31,7 +31,7 @@ describe('knownKeysAt', () => {
     ]);
     const data = { providers: { p: { kind: 'openai' } } };
     assert.ok(knownKeysAt(configSchema, ['providers', 'p'], data).includes('base_url'));
-    assert.deepEqual(knownKeysAt(configSchema, ['keys', 0], {}), ['name', 'key']);
+    assert.deepEqual(knownKeysAt(configSchema, ['keys', 0], {}), ['name', 'key', 'rpm', 'tpm', 'max_concurrent']);
     assert.deepEqual(knownKeysAt(configSchema, ['providers', 'p'], { providers: { p: { kind: 'nope' } } }), []);
     assert.deepEqual(knownKeysAt(configSchema, ['port'], {}), []);
   });

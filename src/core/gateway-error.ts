@@ -20,6 +20,10 @@ export const errorCatalogue = {
   // The key's budget cannot cover the request's worst case. 429 is OpenAI's status for it;
   // Anthropic's is 402, which its dialect applies (protocols/anthropic-messages/errors.ts).
   insufficient_quota: { status: 429, kind: 'billing' },
+  // A key's requests, tokens or concurrent requests per minute are used up (gateway/rate-limit-error.ts).
+  rate_limit_exceeded: { status: 429, kind: 'rate_limit' },
+  // Every route of the model is over its deployment quota (routes' rpm/tpm).
+  route_quota_exceeded: { status: 429, kind: 'rate_limit' },
   // The upstream's fault (or the network's).
   upstream_http_error: { status: 502, kind: 'upstream' }, // status replaced by the upstream's own
   upstream_unreachable: { status: 502, kind: 'upstream' },
@@ -32,6 +36,8 @@ export const errorCatalogue = {
   shutting_down: { status: 503, kind: 'unavailable' },
   // A budgeted key's spend could not be read from the store, so it cannot be checked.
   budget_unavailable: { status: 503, kind: 'unavailable' },
+  // Redis (shared limits and budgets) is down and `redis_outage: closed` says not to go on without it.
+  limits_unavailable: { status: 503, kind: 'unavailable' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -50,6 +56,10 @@ export interface GatewayErrorOptions {
   retryAfterMs?: string;
   /** Which route failed, as `provider/model`. */
   route?: string;
+  /** Which limit refused a rate-limited request (OpenAI's error `type`: "requests" or "tokens"). */
+  limitType?: 'requests' | 'tokens';
+  /** More response headers (e.g. `x-ratelimit-*` on a 429). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -62,6 +72,8 @@ export class GatewayError extends Error {
   readonly retryAfter: string | undefined;
   readonly retryAfterMs: string | undefined;
   readonly route: string | undefined;
+  readonly limitType: 'requests' | 'tokens' | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -74,6 +86,8 @@ export class GatewayError extends Error {
     this.retryAfter = options.retryAfter;
     this.retryAfterMs = options.retryAfterMs;
     this.route = options.route;
+    this.limitType = options.limitType;
+    this.headers = options.headers;
   }
 
   get kind(): ErrorKind {

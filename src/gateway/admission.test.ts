@@ -8,7 +8,7 @@ const request = (models: string[] | undefined, model: string): AdmissionRequest 
   ({ key: { name: 'k', ...(models ? { models } : {}) }, model: { name: model, routes: [] } }) as unknown as AdmissionRequest;
 
 function reserving(log: string[], name: string): Admission {
-  return { admit: async () => ({ settle: (cost) => void log.push(`${name}:${cost}`) }) };
+  return { admit: async () => ({ settle: (s) => void log.push(`${name}:${s.costNanoUsd}/${s.tokens}${s.refused ? '/refused' : ''}`) }) };
 }
 
 test('model access: a key with models may use only those (403 model_not_allowed, param model); others may use all', async () => {
@@ -29,13 +29,13 @@ test('composeAdmissions: in order; one ticket settles every part once; a refusal
   const log: string[] = [];
   const both = composeAdmissions(modelAccess, reserving(log, 'budget'), reserving(log, 'limits'));
   const ticket = await both.admit(request(undefined, 'a'));
-  ticket.settle(42);
-  assert.deepEqual(log, ['budget:42', 'limits:42']);
+  ticket.settle({ costNanoUsd: 42, tokens: 7 });
+  assert.deepEqual(log, ['budget:42/7', 'limits:42/7']);
 
   log.length = 0;
   const refusing: Admission = { admit: async () => { throw new GatewayError('model_not_allowed', 'no'); } };
   await assert.rejects(composeAdmissions(reserving(log, 'budget'), refusing, reserving(log, 'never')).admit(request(undefined, 'a')), /no/);
-  assert.deepEqual(log, ['budget:0']);
+  assert.deepEqual(log, ['budget:0/0/refused']);
 
   // Model access refuses before anything is reserved.
   log.length = 0;

@@ -46,21 +46,46 @@ export function settleFailure(result: RelayResult, failures: GatewayError[], how
 }
 
 /**
- * When every route failed, the client hears about the last failure, with the earlier ones named
- * in the message so an operator can see the whole story in one line.
+ * When every attempt failed, the client hears about the last failure, with the earlier ones named
+ * in the message (repeats counted) so an operator can see the whole story in one line.
  */
 export function combineFailures(model: string, failures: GatewayError[]): GatewayError {
   const last = failures[failures.length - 1];
   if (last === undefined) return new GatewayError('upstream_unreachable', `No route could be tried for model '${model}'.`);
-  if (failures.length === 1) return last;
-  const story = failures.map((f) => f.message).join('; ');
-  return new GatewayError(last.code, `All ${failures.length} routes for model '${model}' failed: ${story}`, {
-    status: last.status,
-    param: last.param,
-    upstreamType: last.upstreamType,
-    upstreamCode: last.upstreamCode,
-    retryAfter: last.retryAfter,
-    retryAfterMs: last.retryAfterMs,
-    route: last.route,
+  const shown = asClientSees(last);
+  if (failures.length === 1) return shown;
+  return new GatewayError(shown.code, `All ${failures.length} attempts for model '${model}' failed: ${story(failures)}`, {
+    status: shown.status,
+    param: shown.param,
+    upstreamType: shown.upstreamType,
+    upstreamCode: shown.upstreamCode,
+    retryAfter: shown.retryAfter,
+    retryAfterMs: shown.retryAfterMs,
+    route: shown.route,
   });
+}
+
+/** "m1; m2 (x3)": consecutive repeats of one message (retries of a route) counted, not repeated. */
+function story(failures: GatewayError[]): string {
+  const parts: { message: string; count: number }[] = [];
+  for (const failure of failures) {
+    const previous = parts[parts.length - 1];
+    if (previous?.message === failure.message) previous.count++;
+    else parts.push({ message: failure.message, count: 1 });
+  }
+  return parts.map((p) => (p.count > 1 ? `${p.message} (x${p.count})` : p.message)).join('; ');
+}
+
+/**
+ * An upstream's 401/403/404 (or another 4xx that is not about the request) means Sluice's own
+ * route is set up wrong (its provider key, the model name): passing the status on would make the
+ * client's SDK blame the client's key or model. It becomes a 502 that quotes the upstream.
+ */
+function asClientSees(error: GatewayError): GatewayError {
+  if (error.code !== 'upstream_http_error' || !routeFaultStatus(error.status)) return error;
+  return new GatewayError('upstream_http_error', error.message, { status: 502, route: error.route, cause: error });
+}
+
+function routeFaultStatus(status: number): boolean {
+  return status >= 400 && status < 500 && ![400, 408, 409, 413, 422, 429].includes(status);
 }

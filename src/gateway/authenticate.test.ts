@@ -166,3 +166,28 @@ async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+test('a key created elsewhere a moment ago is looked up before it is refused; made-up keys cost at most one read per 100 ms', async (t) => {
+  const store = new FakeKeyStore();
+  // Polling so slow it never helps here: only the look-up on a miss can find the new key.
+  const ring = new KeyRing({ configKeys: [{ name: 'cfg', key: 'sk-config-key-1' }], loopback: true, store, logger: silentLogger, refresh: { intervalMs: 60_000 } });
+  await ring.start();
+  t.after(() => ring.stop());
+  const { key, secret } = storedKey('fresh');
+  await store.create(key);
+  authError(() => ring.authenticate(bearer(secret)), 'invalid_api_key', /^Incorrect API key provided\.$/);
+  assert.equal((await ring.authenticateFresh(bearer(secret))).name, 'fresh');
+
+  const before = store.calls;
+  const madeUp = Array.from({ length: 50 }, () => generateSecret().secret);
+  const started = performance.now();
+  const results = await Promise.allSettled(madeUp.map((s) => ring.authenticateFresh(bearer(s))));
+  assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof GatewayError && r.reason.code === 'invalid_api_key'));
+  const reads = store.calls - before;
+  const allowed = 1 + Math.floor((performance.now() - started) / 100);
+  assert.ok(reads >= 1 && reads <= allowed, `${reads} store reads for 50 made-up keys (allowed ${allowed})`);
+  // A key that cannot be a stored one (no sk-sluice- prefix) never reaches the store.
+  const calls = store.calls;
+  await assert.rejects(ring.authenticateFresh(bearer('sk-not-ours-at-all')), /Incorrect API key/);
+  assert.equal(store.calls, calls);
+});

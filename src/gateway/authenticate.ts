@@ -3,7 +3,7 @@ import { GatewayError } from '../core/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { KeyStore, StoredKey } from '../storage/types.js';
 import { StoredKeyIndex } from './key-index.js';
-import { digestOf } from './key-secret.js';
+import { digestOf, SECRET_PREFIX } from './key-secret.js';
 import { KeyRefresher, type KeyRefreshOptions } from './key-refresh.js';
 
 export interface ClientKey {
@@ -15,11 +15,29 @@ export interface ClientKey {
   models?: readonly string[];
   /** The stored key behind it, for budgets and limits. */
   stored?: StoredKey;
+  /** Rate limits (config keys: from the config; stored keys: their rpm/tpm/max_concurrent). */
+  limits?: KeyLimits;
+}
+
+export interface KeyLimits {
+  rpm?: number;
+  tpm?: number;
+  maxConcurrent?: number;
 }
 
 export interface KeySource {
   name: string;
   key: string;
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  max_concurrent?: number | undefined;
+}
+
+/** News of key changes between instances (Redis pub/sub): a change made here is announced, and a
+ *  change announced elsewhere triggers a refresh at once instead of at the next poll. */
+export interface KeyNews {
+  publish(keyId: string): void;
+  subscribe(listener: (keyId: string) => void): void;
 }
 
 export interface KeyRingOptions {
@@ -32,6 +50,8 @@ export interface KeyRingOptions {
   logger: Logger;
   /** Test hooks for the refresh loop (interval, overlap...). */
   refresh?: Omit<KeyRefreshOptions, 'store' | 'index' | 'logger'>;
+  /** Shared with other instances through Redis; polling stays as the backstop. */
+  news?: KeyNews;
 }
 
 /**
@@ -45,12 +65,19 @@ export class KeyRing {
   private readonly clientKeys = new WeakMap<StoredKey, ClientKey>();
   private readonly refresher: KeyRefresher | undefined;
   private readonly loopback: boolean;
+  private readonly news: KeyNews | undefined;
+  private catchingUp: Promise<void> | undefined;
+  private lastCatchUp = -Infinity;
 
   constructor(options: KeyRingOptions) {
-    for (const { name, key } of options.configKeys) this.byDigest.set(digestOf(key).toString('base64'), { name });
+    for (const source of options.configKeys) this.byDigest.set(digestOf(source.key).toString('base64'), configKey(source));
     this.loopback = options.loopback;
     if (options.store !== undefined) {
-      this.refresher = new KeyRefresher({ ...options.refresh, store: options.store, index: this.index, logger: options.logger });
+      const refresher = new KeyRefresher({ ...options.refresh, store: options.store, index: this.index, logger: options.logger });
+      this.refresher = refresher;
+      this.news = options.news;
+      // A revoke on another instance lands here in one store read, not at the next poll.
+      options.news?.subscribe(() => refresher.wake());
     }
   }
 
@@ -86,6 +113,33 @@ export class KeyRing {
   /** A change made on this instance (admin API): effective at once, not at the next poll. */
   apply(key: StoredKey): void {
     this.index.apply(key, performance.now());
+    this.news?.publish(key.id);
+  }
+
+  /**
+   * authenticate(), except that a stored-looking key this instance has not seen yet (created a
+   * moment ago on another instance, before the news or the next poll reached this one) is looked
+   * for in the store before it is refused. Look-ups are shared and start at most every 100 ms, so
+   * a flood of made-up keys costs the store at most ten small reads a second.
+   */
+  async authenticateFresh(headers: Record<string, string | string[] | undefined>): Promise<ClientKey> {
+    try {
+      return this.authenticate(headers);
+    } catch (error) {
+      if (!(error instanceof UnknownKeyError) || !error.storedShape || this.refresher === undefined) throw error;
+      await this.catchUp(this.refresher);
+      return this.authenticate(headers);
+    }
+  }
+
+  private catchUp(refresher: KeyRefresher): Promise<void> {
+    this.catchingUp ??= new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, this.lastCatchUp + 100 - performance.now())))
+      .then(() => refresher.poll())
+      .finally(() => {
+        this.lastCatchUp = performance.now();
+        this.catchingUp = undefined;
+      });
+    return this.catchingUp;
   }
 
   /** Reads `Authorization: Bearer <key>` (OpenAI, Anthropic 1.x SDKs) or `x-api-key` (Anthropic 0.x). */
@@ -103,7 +157,7 @@ export class KeyRing {
     const configured = this.byDigest.get(presentedDigest.toString('base64'));
     if (configured !== undefined) return configured;
     const stored = this.index.find(presented, presentedDigest);
-    if (stored === undefined) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    if (stored === undefined) throw new UnknownKeyError(presented.startsWith(SECRET_PREFIX));
     return this.usable(stored, Date.now());
   }
 
@@ -114,7 +168,8 @@ export class KeyRing {
     }
     let client = this.clientKeys.get(key);
     if (client === undefined) {
-      client = { name: key.name, id: key.id, ...(key.models === null ? {} : { models: key.models }), stored: key };
+      const limits = keyLimits(key.rpm, key.tpm, key.maxConcurrent);
+      client = { name: key.name, id: key.id, ...(key.models === null ? {} : { models: key.models }), stored: key, ...(limits ? { limits } : {}) };
       this.clientKeys.set(key, client);
     }
     return client;
@@ -122,6 +177,27 @@ export class KeyRing {
 }
 
 const anonymous: ClientKey = { name: 'anonymous' };
+
+/** A key matching no config key and no stored key this instance knows of. */
+class UnknownKeyError extends GatewayError {
+  constructor(readonly storedShape: boolean) {
+    super('invalid_api_key', 'Incorrect API key provided.');
+  }
+}
+
+function configKey(source: KeySource): ClientKey {
+  const limits = keyLimits(source.rpm, source.tpm, source.max_concurrent);
+  return limits ? { name: source.name, limits } : { name: source.name };
+}
+
+/** The limits that are set, or undefined when none is (most keys: no limiter work at all). */
+function keyLimits(rpm: number | null | undefined, tpm: number | null | undefined, maxConcurrent: number | null | undefined): KeyLimits | undefined {
+  const limits: KeyLimits = {};
+  if (rpm != null) limits.rpm = rpm;
+  if (tpm != null) limits.tpm = tpm;
+  if (maxConcurrent != null) limits.maxConcurrent = maxConcurrent;
+  return Object.keys(limits).length === 0 ? undefined : limits;
+}
 
 function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const authorization = headers.authorization;

@@ -71,14 +71,14 @@ test('reserves the worst case, refuses what would exceed the budget, and settles
   const c = await admitWith(budgets, key, exchange(500, 30));
   assert.deepEqual(budgets.committed(key.id, 'day'), { spent: 0, reserved: 900_000 });
   await assert.rejects(admitWith(budgets, key, exchange(500, 30)), isQuotaError);
-  a.settle(100_000);
+  a.settle({ costNanoUsd: 100_000, tokens: 0 });
   assert.deepEqual(budgets.committed(key.id, 'day'), { spent: 100_000, reserved: 600_000 });
   // 100,000 + 600,000 + 300,000 = the budget exactly: allowed.
   const d = await admitWith(budgets, key, exchange(500, 30));
   await assert.rejects(admitWith(budgets, key, exchange(500, 1)), isQuotaError);
-  for (const t of [b, c, d]) t.settle(0);
+  for (const t of [b, c, d]) t.settle({ costNanoUsd: 0, tokens: 0 });
   // Settling twice changes nothing.
-  d.settle(999);
+  d.settle({ costNanoUsd: 999, tokens: 0 });
   assert.deepEqual(budgets.committed(key.id, 'day'), { spent: 100_000, reserved: 0 });
 });
 
@@ -99,7 +99,7 @@ test('without max_tokens the default (4096) is reserved; the prompt at the deare
   const key = storedKey(40_960_000);
   const t = await admitWith(budgets, key, exchange(0, undefined));
   assert.deepEqual(budgets.committed(key.id, 'day'), { spent: 0, reserved: 40_960_000 });
-  t.settle(0);
+  t.settle({ costNanoUsd: 0, tokens: 0 });
   // cache_write ($1.25) is dearer than input ($1): 1000 prompt tokens reserve 1,250,000 nano.
   await admitWith(budgets, key, exchange(1000, 5), 'cache-dear');
   assert.deepEqual(budgets.committed(key.id, 'day'), { spent: 0, reserved: 1_250_000 });
@@ -125,7 +125,7 @@ test('a new period starts from the ledger again; a request ending after the boun
 
   now = Date.parse('2026-11-22T00:00:01Z');
   ledger.spent = 0;
-  late.settle(40_000); // its ledger row is dated now: the 22nd
+  late.settle({ costNanoUsd: 40_000, tokens: 0 }); // its ledger row is dated now: the 22nd
   await admitWith(budgets, key, exchange(0, 90));
   assert.deepEqual(ledger.calls[1], { keyId: key.id, since: Date.parse('2026-11-22T00:00:00Z') });
   assert.equal(ledger.calls.length, 2);

@@ -1,7 +1,11 @@
 import { GatewayError } from '../core/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { BudgetPeriod, StoredKey, UsageLedger } from '../storage/types.js';
+import type { BudgetScope, RedisBudget } from '../limits/redis-budget.js';
+import { withOutagePolicy, type OutagePolicy } from '../limits/outage-policy.js';
+import type { RedisHub } from '../limits/redis-hub.js';
 import { noTicket, type Admission, type AdmissionRequest, type Ticket } from './admission.js';
+import { SharedBudgetBook } from './budget-shared.js';
 import type { Exchange } from './exchange.js';
 import { formatUsd, picoToNanoCeil, type PriceBook } from './pricing.js';
 import { periodEnd, periodStart } from './budget-period.js';
@@ -17,6 +21,8 @@ export interface BudgetOptions {
   loadTimeoutMs?: number;
   now?: () => number;
   logger?: Logger;
+  /** With `redis:`, budgets are counted in Redis, shared by every instance. */
+  shared?: { hub: RedisHub; budget: RedisBudget; outage: OutagePolicy };
 }
 
 /** One key's spending in one budget period, as this instance knows it. */
@@ -44,7 +50,9 @@ class PeriodSpend {
  *
  * A key's spend in its current period is read from the ledger once (its first request in the
  * period), then kept in memory. Other instances' spending is therefore seen at the next period
- * (or restart): budgets are exact per instance; sharing them live needs the limits issue's store.
+ * (or restart): budgets are exact per instance. With Redis, the counters live there instead
+ * (budget-shared.ts), and these in-memory ones are the fallback while Redis is unreachable
+ * (`redis_outage: open`).
  */
 export class BudgetAdmission implements Admission {
   private readonly spends = new Map<string, PeriodSpend>();
@@ -54,6 +62,7 @@ export class BudgetAdmission implements Admission {
   private readonly loadTimeoutMs: number;
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
+  private readonly shared: { hub: RedisHub; book: SharedBudgetBook; outage: OutagePolicy } | undefined;
 
   constructor(options: BudgetOptions) {
     this.ledger = options.ledger;
@@ -62,17 +71,43 @@ export class BudgetAdmission implements Admission {
     this.loadTimeoutMs = options.loadTimeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
+    const { shared } = options;
+    if (shared !== undefined) {
+      const book = new SharedBudgetBook({
+        budget: shared.budget,
+        ledgerTotal: (keyId, since) => this.query(keyId, since).catch((error: unknown) => {
+          throw this.unavailable(keyId, error);
+        }),
+        refusal: (key, scope, committed, worst) => refusal(key, scope, committed, worst),
+        onRedisReady: (listener) => shared.hub.onReady(listener),
+        redisAvailable: () => shared.hub.available,
+        now: this.now,
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      this.shared = { hub: shared.hub, book, outage: shared.outage };
+    }
   }
 
   async admit({ key, exchange, model }: AdmissionRequest): Promise<Ticket> {
     const stored = key.stored;
     if (stored === undefined || stored.budgetNanoUsd === null) return noTicket;
     const worst = await this.worstCase(exchange, model.name);
+    const { shared } = this;
+    if (shared === undefined) return this.admitHere(stored, worst);
+    return withOutagePolicy(shared.hub, shared.outage, 'budget', () => shared.book.admit(stored, worst), async () => {
+      const ticket = await this.admitHere(stored, worst);
+      // Spent while Redis was away: added to the shared counter once it is back.
+      return { settle: (settlement) => (ticket.settle(settlement), shared.book.owe(stored.id, stored.budgetPeriod, settlement.costNanoUsd)) };
+    });
+  }
+
+  /** This instance's own counters: the budget without Redis, and the fallback during an outage. */
+  private async admitHere(stored: StoredKey, worst: number): Promise<Ticket> {
     const spend = this.current(stored.id, stored.budgetPeriod);
     await this.load(spend);
     // No await from here to the reservation: nothing can slip in between the check and it.
     const committed = spend.spent + spend.reserved;
-    if (committed + worst > stored.budgetNanoUsd) throw refusal(stored, spend, committed, worst);
+    if (committed + worst > (stored.budgetNanoUsd ?? 0)) throw refusal(stored, spend, committed, worst);
     spend.reserved += worst;
     return this.ticket(spend, worst);
   }
@@ -108,25 +143,29 @@ export class BudgetAdmission implements Admission {
 
   private load(spend: PeriodSpend): Promise<void> {
     if (spend.ledgerSpent !== undefined) return Promise.resolve();
-    spend.loading ??= this.query(spend).then(
+    spend.loading ??= this.query(spend.keyId, spend.start).then(
       (total) => {
         spend.ledgerSpent = total;
       },
       (error: unknown) => {
         spend.loading = undefined; // the next request tries again
-        this.logger?.error('budget: cannot read spend from the ledger', { keyId: spend.keyId, error });
-        throw new GatewayError('budget_unavailable', 'This key has a budget, and its spending cannot be read right now. Retry shortly.', { cause: error });
+        throw this.unavailable(spend.keyId, error);
       },
     );
     return spend.loading;
   }
 
+  private unavailable(keyId: string, error: unknown): GatewayError {
+    this.logger?.error('budget: cannot read spend from the ledger', { keyId, error });
+    return new GatewayError('budget_unavailable', 'This key has a budget, and its spending cannot be read right now. Retry shortly.', { cause: error });
+  }
+
   /** The ledger's total, or a rejection after loadTimeoutMs: a stalled database must not stall requests. */
-  private query(spend: PeriodSpend): Promise<number> {
+  private query(keyId: string, since: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer from the ledger in ${this.loadTimeoutMs} ms`)), this.loadTimeoutMs);
       timer.unref();
-      this.ledger.spentSince(spend.keyId, spend.start).then(
+      this.ledger.spentSince(keyId, since).then(
         (total) => {
           clearTimeout(timer);
           resolve(total);
@@ -142,7 +181,7 @@ export class BudgetAdmission implements Admission {
   private ticket(admitted: PeriodSpend, reservation: number): Ticket {
     let settled = false;
     return {
-      settle: (costNanoUsd: number) => {
+      settle: ({ costNanoUsd }) => {
         if (settled) return;
         settled = true;
         admitted.reserved -= reservation;
@@ -157,9 +196,9 @@ export class BudgetAdmission implements Admission {
   }
 }
 
-function refusal(key: StoredKey, spend: PeriodSpend, committed: number, worst: number): GatewayError {
+function refusal(key: StoredKey, spend: Pick<BudgetScope, 'start'> & { period: BudgetPeriod | string }, committed: number, worst: number): GatewayError {
   const budget = key.budgetNanoUsd ?? 0;
-  const end = periodEnd(spend.period, spend.start);
+  const end = spend.period === 'total' ? undefined : periodEnd(spend.period === 'day' ? 'day' : 'month', spend.start);
   const scope = spend.period === 'total' ? 'total' : spend.period === 'day' ? 'daily' : 'monthly';
   const when = end === undefined ? 'Ask the operator to raise it.' : `It resets at ${new Date(end).toISOString()}.`;
   return new GatewayError(

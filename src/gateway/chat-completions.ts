@@ -69,9 +69,9 @@ export function handleMessages(call: ChatCall, deps: ChatDeps): Promise<void> {
 }
 
 /**
- * One chat request, top to bottom: authenticate -> decode -> route -> (admit: limits and budgets
- * come with the ledger) -> attempt routes until the commit point -> respond -> account. Every
- * request ends in exactly one record, whatever happened.
+ * One chat request, top to bottom: authenticate -> decode -> route -> admit (model access, rate
+ * limits, budget) -> attempt routes until the commit point -> respond -> account. Every request
+ * ends in exactly one record, whatever happened.
  */
 async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Promise<void> {
   let key: ClientKey | undefined;
@@ -80,10 +80,11 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
   let rejection: GatewayError | undefined;
   let ticket: Ticket | undefined;
   try {
-    key = deps.keys.authenticate(call.headers);
-    exchange = ingress.decode(parseJsonBody(await call.readBody()));
+    key = await deps.keys.authenticateFresh(call.headers);
+    const body = await call.readBody();
+    exchange = ingress.decode(parseJsonBody(body));
     const model = deps.routes.resolve(exchange.model);
-    ticket = await deps.admission.admit({ key, exchange, model });
+    ticket = await deps.admission.admit({ key, exchange, model, bodyBytes: body.length });
     const common = { exchange, model, sink: call.sink, startedAt: call.startedAt };
     result = exchange.stream
       ? await relayStream({ ...common, ...deps.settings })
@@ -101,7 +102,8 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
     const { costNanoUsd, priceVersion } = deps.cost(record);
     record.costNanoUsd = costNanoUsd;
     record.priceVersion = priceVersion;
-    ticket?.settle(costNanoUsd);
+    // Releases concurrency slots and replaces the reservations (tokens, budget) with the real usage.
+    ticket?.settle({ costNanoUsd, tokens: record.usage === undefined ? 0 : record.usage.input + record.usage.output });
     deps.meter.record(record);
   }
 }

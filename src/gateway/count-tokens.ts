@@ -18,7 +18,7 @@ import { parseJsonBody } from './parse-json-body.js';
 export async function handleCountTokens(call: ChatCall, deps: ChatDeps): Promise<void> {
   const dialect = anthropicDialect(call.requestId);
   try {
-    const key = deps.keys.authenticate(call.headers);
+    const key = await deps.keys.authenticateFresh(call.headers);
     const payload = parseJsonBody(await call.readBody());
     if (!isObject(payload)) throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
     // count_tokens takes a Messages request without max_tokens.

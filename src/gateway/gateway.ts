@@ -1,5 +1,4 @@
 import type { SluiceConfig } from '../config/schema.js';
-import { parseRoute } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { createProvider } from './create-provider.js';
 import type { Provider } from '../providers/provider.js';
@@ -17,7 +16,14 @@ import type { Store } from '../storage/types.js';
 import { LedgerMeter, type LedgerSink } from './ledger-meter.js';
 import { LogMeter, type RequestMeter } from './request-record.js';
 import { RouteTable, type ModelEntry } from './route-table.js';
+import { addModels, healthSettings, retrySettings } from './build-routes.js';
+import { createRouting } from './routing.js';
 import { isLoopbackHost } from './loopback.js';
+import { openLimits, type Limits } from '../limits/open-limits.js';
+import { routeLimitsFrom } from '../limits/route-quotas.js';
+import { RateLimitAdmission } from './rate-limit-admission.js';
+import type { RouteQuota } from './route-quota.js';
+import { localOnly, type CooldownBoard } from './cooldown-board.js';
 
 export { sluiceVersion } from './version.js';
 
@@ -64,10 +70,16 @@ export class Gateway {
   private readonly providers = new Map<string, Provider>();
   private readonly meter: RequestMeter;
   private readonly chatSettings: ChatSettings;
-  /** Model access first (free), then what reserves (budgets). */
+  /** Model access first (free), then what reserves (rate limits, then budgets). */
   private readonly admission: Admission;
   /** Every priced model's price, in integers; costs every request. */
   readonly prices: PriceBook;
+  /** Rate limits, route quotas and what Redis shares (budgets, cooldowns, key news). */
+  private readonly limits: Limits;
+  /** Per-route deployment quotas, for the routing loop. */
+  readonly routeQuota: RouteQuota;
+  /** Route cooldowns shared with other instances (Redis), or this instance's only. */
+  readonly cooldownBoard: CooldownBoard;
 
   constructor(private readonly options: GatewayOptions) {
     const { config } = options;
@@ -80,28 +92,35 @@ export class Gateway {
       maxResponseBytes: 64 * 1024 * 1024,
     };
     for (const [name, provider] of Object.entries(config.providers)) this.providers.set(name, createProvider(name, provider));
-    for (const [name, model] of Object.entries(config.models)) {
-      const routes = model.routes.map((label) => {
-        const { provider, model: upstreamModel } = parseRoute(label);
-        const adapter = this.providers.get(provider);
-        if (adapter === undefined) throw new Error(`model ${name}: route ${label} names an unknown provider`);
-        return { provider: adapter, upstreamModel, label };
-      });
-      this.routes.add({ name, routes });
-    }
+    this.limits = openLimits({ redisUrl: config.redis, outage: config.redis_outage, logger: options.logger, routeLimits: routeLimitsFrom(config.models) });
+    this.routeQuota = this.limits.routeQuotas;
+    const shared = this.limits.shared;
+    this.cooldownBoard = shared?.cooldowns ?? localOnly;
+    const routing = createRouting({
+      retries: retrySettings(config.retries),
+      health: healthSettings(config.health),
+      quota: this.routeQuota,
+      cooldowns: this.cooldownBoard,
+      logger: options.logger,
+    });
+    addModels(this.routes, config, { providers: this.providers, routing });
     // Without keys, Sluice serves anyone, which is only acceptable on a loopback address.
-    this.keys = new KeyRing({ configKeys: config.keys, loopback: isLoopbackHost(config.host), store: options.store?.keys, logger: options.logger });
+    this.keys = new KeyRing({
+      configKeys: config.keys, loopback: isLoopbackHost(config.host), store: options.store?.keys, logger: options.logger,
+      ...(shared ? { news: shared.keyNews } : {}),
+    });
     this.keyAdmin = options.store && new KeyAdmin({ store: options.store.keys, ring: this.keys, configKeyNames: config.keys.map((k) => k.name) });
     this.adminAuth = new AdminAuth(config.admin_key);
     this.prices = new PriceBook(config.models);
     // Budgets belong to stored keys, so they exist only with a store.
     const ledger = options.store?.ledger;
-    this.admission = composeAdmissions(modelAccess, ...(ledger ? [new BudgetAdmission({ ledger, prices: this.prices, logger: options.logger })] : []));
+    const budget = ledger && new BudgetAdmission({ ledger, prices: this.prices, logger: options.logger, ...(shared ? { shared } : {}) });
+    this.admission = composeAdmissions(modelAccess, new RateLimitAdmission({ limiter: this.limits.limiter }), ...(budget ? [budget] : []));
   }
 
-  /** Loads the stored keys (and follows their changes); must finish before serving. */
+  /** Loads the stored keys (and follows their changes) and connects to Redis; must finish before serving. */
   async start(): Promise<void> {
-    await this.keys.start();
+    await Promise.all([this.keys.start(), this.limits.start()]);
   }
 
   /** False only in keyless mode: loopback, no config keys and no stored key at all. */
@@ -190,6 +209,6 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.keys.stop();
-    await Promise.allSettled([...this.providers.values()].map((p) => p.close()));
+    await Promise.allSettled([...[...this.providers.values()].map((p) => p.close()), this.limits.close()]);
   }
 }

@@ -29,6 +29,8 @@ export class KeyRefresher {
   private failingSince: number | undefined;
   private lastWarning = 0;
   private lastFullReload = Date.now();
+  private woken: Promise<void> | undefined;
+  private wakeAgain = false;
   private readonly intervalMs: number;
   private readonly overlapMs: number;
   private readonly pollTimeoutMs: number;
@@ -52,6 +54,25 @@ export class KeyRefresher {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  /**
+   * A key changed on another instance (news from Redis): poll now. News arriving while a woken
+   * poll runs asks for one more after it (the change may have been committed after that poll read).
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.woken !== undefined) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.woken = this.poll().finally(() => {
+      this.woken = undefined;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
   }
 
   /** One poll now (tests; and the loop). Never rejects. */

@@ -11,7 +11,8 @@ import { respondError } from './respond-error.js';
 import { readChunks, readText } from './upstream-body.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
 import { upstreamHttpError } from './upstream-http-error.js';
-import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
+import type { RelayResult } from './attempt-result.js';
+import { runAttempts, type AttemptEnd, type AttemptHooks } from './attempt-loop.js';
 import type { ModelEntry, Route } from './route-table.js';
 
 export interface StreamRelayOptions {
@@ -32,19 +33,16 @@ const clientAbortGraceMs = 500;
 /** Frames held before the commit point; past this the stream is committed anyway. */
 const maxHeldBytes = 256 * 1024;
 
-type AttemptEnd = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError; committed: boolean };
-
 /**
- * A streamed OpenAI request relayed to OpenAI-compatible upstreams, with the commit point:
- * upstream frames are held until the first content arrives, so any failure before it (refused
- * connection, non-2xx, in-band error, malformed frame, early end) moves on to the next route
- * unseen by the client. After it, a failure is sent in-stream as `data: {"error": ...}` and the
- * stream closes without [DONE]. A broken stream is never closed as if it had succeeded.
+ * A streamed request relayed with the commit point: upstream frames are held until the first
+ * content arrives, so any failure before it (refused connection, non-2xx, in-band error,
+ * malformed frame, early end) is retried or moves on to another route unseen by the client (the
+ * attempt loop decides which). After it, a failure is sent in-stream (OpenAI `data: {"error": ...}`
+ * without [DONE], Anthropic `event: error` without message_stop). A broken stream is never closed
+ * as if it had succeeded.
  */
 export async function relayStream(options: StreamRelayOptions): Promise<RelayResult> {
-  const { sink, model } = options;
-  const failures: GatewayError[] = [];
-  const result = newRelayResult();
+  const { sink } = options;
   // The SSE head is held while routes fail at the HTTP level, so the client can get a real status.
   // Once an upstream has accepted the request but is slow to its first token, the head and a
   // keep-alive go out at the deadline so proxies do not cut the connection.
@@ -60,64 +58,56 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
     if (upstreamAccepted) openEarly();
   }, options.firstByteDeadlineMs);
   // An upstream that has not even answered by now (some send their head only with the first
-  // token) would leave the client in silence long enough for proxies to give up.
+  // token), or a retry backoff, would leave the client in silence long enough for proxies to give up.
   const lastResort = setTimeout(openEarly, Math.max(options.firstByteDeadlineMs, options.keepAliveIntervalMs));
   const onAccepted = (): void => {
     upstreamAccepted = true;
     if (deadlinePassed) openEarly();
   };
   try {
-    for (const route of model.routes) {
-      if (sink.signal.aborted) break;
-      result.attempts++;
-      result.route = route;
-      upstreamAccepted = false;
-      const end = await attempt(route, options, result, onAccepted);
-      if (end.kind === 'done') {
-        // Finished during the grace after the client left: accounted with its final usage, but
-        // the client did not get it all.
-        const left = sink.signal.aborted;
-        result.outcome = left ? 'client_aborted' : 'ok';
-        result.status = left ? 499 : 200;
-        return result;
-      }
-      if (end.kind === 'aborted') break;
-      if (end.committed) {
-        result.error = end.error;
-        return result;
-      }
-      failures.push(end.error);
-    }
+    return await runAttempts({
+      exchange: options.exchange,
+      model: options.model,
+      sink,
+      startedAt: options.startedAt,
+      attempt: (route, hooks, result) => {
+        upstreamAccepted = false;
+        return attempt(route, { options, result, hooks, onAccepted });
+      },
+    });
   } finally {
     clearTimeout(deadline);
     clearTimeout(lastResort);
   }
-  return settleFailure(result, failures, { model: model.name, sink, dialect: options.exchange.dialect });
+}
+
+interface AttemptContext {
+  options: StreamRelayOptions;
+  result: RelayResult;
+  hooks: AttemptHooks;
+  onAccepted: () => void;
 }
 
 /** One route: open the upstream stream, hold until content, then relay frame by frame. */
-async function attempt(route: Route, options: StreamRelayOptions, result: RelayResult, onAccepted: () => void): Promise<AttemptEnd> {
+async function attempt(route: Route, context: AttemptContext): Promise<AttemptEnd> {
   // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-  const plan = await options.exchange.plan(route);
-  const watchdog = new UpstreamWatchdog(route.provider.timeouts, route.label, options.sink.signal);
+  const plan = await context.options.exchange.plan(route);
+  const watchdog = new UpstreamWatchdog(route.timeouts, route.label, context.options.sink.signal);
   try {
-    return await relayAttempt({ route, plan, watchdog, options, result, onAccepted });
+    return await relayAttempt({ ...context, route, plan, watchdog });
   } finally {
     watchdog.stop();
   }
 }
 
-interface Attempt {
+interface Attempt extends AttemptContext {
   route: Route;
   /** The request encoded for this route, and how its answer is read. */
   plan: AttemptPlan;
   watchdog: UpstreamWatchdog;
-  options: StreamRelayOptions;
-  result: RelayResult;
-  onAccepted: () => void;
 }
 
-async function relayAttempt({ route, plan, watchdog, options, result, onAccepted }: Attempt): Promise<AttemptEnd> {
+async function relayAttempt({ route, plan, watchdog, options, result, hooks, onAccepted }: Attempt): Promise<AttemptEnd> {
   const { sink } = options;
   let response: UpstreamResponse;
   try {
@@ -149,6 +139,7 @@ async function relayAttempt({ route, plan, watchdog, options, result, onAccepted
       // usage (the answer may be nearly done) before it is cut, well within a second.
       watchdog.graceOnClientAbort(clientAbortGraceMs);
       result.ttftMs = performance.now() - options.startedAt;
+      hooks.firstToken();
     },
   });
   try {

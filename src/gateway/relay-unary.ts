@@ -7,7 +7,8 @@ import type { AttemptPlan, Exchange } from './exchange.js';
 import { readText } from './upstream-body.js';
 import { upstreamHttpError } from './upstream-http-error.js';
 import { UpstreamWatchdog } from './upstream-watchdog.js';
-import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
+import type { RelayResult } from './attempt-result.js';
+import { runAttempts, type AttemptEnd, type AttemptHooks } from './attempt-loop.js';
 import type { ModelEntry, Route } from './route-table.js';
 
 export interface UnaryRelayOptions {
@@ -20,40 +21,43 @@ export interface UnaryRelayOptions {
 }
 
 /**
- * A non-stream request: each route in turn until one answers with a completion. Nothing reaches
- * the client before a whole, valid answer is in hand, so every failure can move on.
+ * A non-stream request: routes are attempted (and retried) by the attempt loop until one answers
+ * with a completion. Nothing reaches the client before a whole, valid answer is in hand, so every
+ * failure can move on.
  */
-export async function relayUnary(options: UnaryRelayOptions): Promise<RelayResult> {
-  const { sink, model } = options;
-  const failures: GatewayError[] = [];
-  const result = newRelayResult();
-  for (const route of model.routes) {
-    if (sink.signal.aborted) break;
-    result.attempts++;
-    result.route = route;
-    // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-    const plan = await options.exchange.plan(route);
-    // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
-    const watchdog = new UpstreamWatchdog({ firstTokenMs: route.provider.timeouts.firstTokenMs, idleMs: 0 }, route.label, sink.signal);
-    try {
-      const text = await fetchCompletion(route, plan, watchdog.signal, options.maxResponseBytes);
-      const answer = plan.unary(text);
-      result.usage = answer.usage;
-      result.finishReasons = answer.finishReasons;
-      result.ttftMs = performance.now() - options.startedAt;
-      if (sink.signal.aborted) break;
-      sink.sendJson(200, answer.body);
-      result.outcome = 'ok';
-      result.status = 200;
-      return result;
-    } catch (error) {
-      if (sink.signal.aborted || (isAbortError(error) && !watchdog.fired)) break;
-      failures.push(watchdog.fired ?? (error instanceof GatewayError ? error : transportError(error, route.label)));
-    } finally {
-      watchdog.stop();
-    }
+export function relayUnary(options: UnaryRelayOptions): Promise<RelayResult> {
+  return runAttempts({
+    exchange: options.exchange,
+    model: options.model,
+    sink: options.sink,
+    startedAt: options.startedAt,
+    attempt: (route, hooks, result) => attempt(route, options, hooks, result),
+  });
+}
+
+async function attempt(route: Route, options: UnaryRelayOptions, hooks: AttemptHooks, result: RelayResult): Promise<AttemptEnd> {
+  const { sink } = options;
+  // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
+  const plan = await options.exchange.plan(route);
+  // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
+  const { firstTokenMs, totalMs } = route.timeouts;
+  const watchdog = new UpstreamWatchdog({ firstTokenMs, idleMs: 0, totalMs }, route.label, sink.signal);
+  try {
+    const text = await fetchCompletion(route, plan, watchdog.signal, options.maxResponseBytes);
+    const answer = plan.unary(text);
+    result.usage = answer.usage;
+    result.finishReasons = answer.finishReasons;
+    result.ttftMs = performance.now() - options.startedAt;
+    hooks.firstToken();
+    if (sink.signal.aborted) return { kind: 'aborted' };
+    sink.sendJson(200, answer.body);
+    return { kind: 'done' };
+  } catch (error) {
+    if (sink.signal.aborted || (isAbortError(error) && !watchdog.fired)) return { kind: 'aborted' };
+    return { kind: 'failed', error: watchdog.fired ?? (error instanceof GatewayError ? error : transportError(error, route.label)), committed: false };
+  } finally {
+    watchdog.stop();
   }
-  return settleFailure(result, failures, { model: model.name, sink, dialect: options.exchange.dialect });
 }
 
 async function fetchCompletion(route: Route, plan: AttemptPlan, signal: AbortSignal, maxBytes: number): Promise<string> {

@@ -10,9 +10,10 @@ export interface ErrorDialect {
   streamErrorFrame(error: GatewayError): string;
 }
 
-/** Headers that let an SDK back off properly: the upstream's retry hints are forwarded. */
+/** Headers that let an SDK back off properly: the upstream's retry hints are forwarded, and a
+ *  rate limit's own (`x-ratelimit-*`) are added. */
 export function errorHeaders(error: GatewayError): Record<string, string> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...error.headers };
   if (error.retryAfter !== undefined) headers['retry-after'] = error.retryAfter;
   if (error.retryAfterMs !== undefined) headers['retry-after-ms'] = error.retryAfterMs;
   // A spent budget stays spent: the SDKs would otherwise retry a 429 (both honour this header).

@@ -5,13 +5,15 @@ export interface WatchdogLimits {
   firstTokenMs: number;
   /** Longest silence after the first content; 0 = no limit. */
   idleMs: number;
+  /** The whole attempt, a committed stream included; 0 = no limit. */
+  totalMs: number;
 }
 
 const idleTicks = 4;
 
 /**
- * Gives up on an upstream that takes too long to its first token or falls silent mid-stream, by
- * aborting the attempt's signal. Activity is one boolean store per read; the idle check ticks at
+ * Gives up on an upstream that takes too long to its first token, falls silent mid-stream or runs
+ * past the attempt's total limit, by aborting the attempt's signal. Activity is one boolean store per read; the idle check ticks at
  * a quarter of the limit, so a stall is detected after 1 to 1.25 times the limit.
  */
 export class UpstreamWatchdog {
@@ -19,6 +21,7 @@ export class UpstreamWatchdog {
   fired: GatewayError | undefined;
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private totalTimer: NodeJS.Timeout | undefined;
   private active = false;
   private quietTicks = 0;
   private clientAbortGraceMs = 0;
@@ -33,6 +36,9 @@ export class UpstreamWatchdog {
     else clientSignal.addEventListener('abort', this.onClientAbort);
     if (limits.firstTokenMs > 0) {
       this.timer = setTimeout(() => this.fire(`sent no content within ${limits.firstTokenMs} ms`), limits.firstTokenMs);
+    }
+    if (limits.totalMs > 0) {
+      this.totalTimer = setTimeout(() => this.fire(`did not finish within ${limits.totalMs} ms`), limits.totalMs);
     }
   }
 
@@ -68,6 +74,7 @@ export class UpstreamWatchdog {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.totalTimer);
     clearTimeout(this.graceTimer);
     this.timer = undefined;
     this.clientSignal.removeEventListener('abort', this.onClientAbort);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import type { SluiceConfig } from '../config/schema.js';
@@ -33,13 +34,20 @@ export async function startServer(config: SluiceConfig, logger: Logger, meter?: 
   }
   // Usage rows are journaled on the request path and written to the store in batches; rows a
   // previous run could not store (crash, database down) are replayed first.
-  const journalDir = defaultJournalDir(config.store);
-  const ledger = new LedgerWriter(store.ledger, journalDir, { logger });
+  const journalDir = config.ledger_journal === undefined ? defaultJournalDir(config.store) : resolve(config.ledger_journal);
+  let ledger: LedgerWriter;
+  try {
+    ledger = new LedgerWriter(store.ledger, journalDir, { logger });
+  } catch (error) {
+    // The journal folder is locked by another instance, or cannot be created.
+    await store.close().catch(() => {});
+    throw error;
+  }
   const closeStorage = async (): Promise<void> => {
     await ledger.close();
     await store.close();
     // A memory store's journal is a private temp folder that nothing will ever replay.
-    if (config.store === 'memory') await rm(journalDir, { recursive: true, force: true });
+    if (config.store === 'memory' && config.ledger_journal === undefined) await rm(journalDir, { recursive: true, force: true });
   };
   const gateway = new Gateway({ config, logger, store, ledger, ...(meter ? { meter } : {}) });
   // Stored keys are loaded before the first request: until then Sluice cannot tell keyless mode from keyed.

@@ -117,7 +117,7 @@ export function lockJournal(dir: string): () => void {
         // Removed in between: try again.
       }
       if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`the ledger journal ${dir} is in use by process ${pid}; give each instance its own journal folder`);
+        throw new Error(`the ledger journal ${dir} is in use by process ${pid}; give each instance its own journal folder (ledger_journal: in the config)`);
       }
       rmSync(path, { force: true });
     }

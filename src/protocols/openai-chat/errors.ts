@@ -9,6 +9,7 @@ const typeByKind: Record<ErrorKind, string> = {
   not_found: 'invalid_request_error',
   request_too_large: 'invalid_request_error',
   billing: 'insufficient_quota',
+  rate_limit: 'rate_limit_exceeded',
   upstream: 'upstream_error',
   timeout: 'timeout_error',
   internal: 'server_error',

@@ -1,0 +1,80 @@
+import type { BucketTake, BucketView, Limiter } from '../limits/limiter.js';
+import { noTicket, type Admission, type AdmissionRequest, type Ticket } from './admission.js';
+import type { Exchange } from './exchange.js';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from './budget.js';
+import { rateLimited, rateLimitHeaders, requestTooLarge, tooManyConcurrent, type LimitType } from './rate-limit-error.js';
+
+/** English text averages about four characters a token (OpenAI's rule of thumb). */
+const BYTES_PER_TOKEN = 4;
+
+export interface RateLimitOptions {
+  limiter: Limiter;
+  /** Output tokens assumed for a request that sets no max_tokens (capped by the key's TPM). */
+  defaultMaxOutputTokens?: number;
+}
+
+/**
+ * The rate-limit step of admission: a key's requests and tokens per minute, and its requests in
+ * flight. Tokens are reserved before the call (the prompt, estimated, plus max_tokens), so a burst
+ * of concurrent requests cannot pass the TPM limit together, and reconciled when the request ends
+ * with what it really used (input, cached included, plus output). A request refused by a later
+ * step (the budget) gives everything back, the request too.
+ */
+export class RateLimitAdmission implements Admission {
+  private readonly limiter: Limiter;
+  private readonly defaultMaxOutputTokens: number;
+
+  constructor(options: RateLimitOptions) {
+    this.limiter = options.limiter;
+    this.defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  }
+
+  async admit({ key, exchange, bodyBytes }: AdmissionRequest): Promise<Ticket> {
+    const { limits } = key;
+    if (limits === undefined) return noTicket;
+    const scope = key.id === undefined ? `config:${key.name}` : `key:${key.id}`;
+    const buckets: BucketTake[] = [];
+    const types: LimitType[] = [];
+    if (limits.rpm !== undefined) {
+      buckets.push({ key: `${scope}:rpm`, perMinute: limits.rpm, amount: 1 });
+      types.push('requests');
+    }
+    if (limits.tpm !== undefined) {
+      const tokens = await this.tokensToReserve(exchange, limits.tpm, bodyBytes);
+      if (tokens > limits.tpm) throw requestTooLarge(key.name, limits.tpm, tokens, {});
+      buckets.push({ key: `${scope}:tpm`, perMinute: limits.tpm, amount: tokens });
+      types.push('tokens');
+    }
+    const slot = limits.maxConcurrent === undefined ? undefined : { key: scope, max: limits.maxConcurrent };
+    const result = await this.limiter.take({ buckets, ...(slot ? { slot } : {}) });
+    const headers = rateLimitHeaders(result.buckets.map((view, i) => ({ type: types[i] ?? 'requests', view })));
+    if (!result.ok) {
+      const { blockedBy } = result;
+      if (blockedBy.kind === 'slot') throw tooManyConcurrent(key.name, blockedBy.max, headers);
+      const view = result.buckets[blockedBy.index] as BucketView;
+      const requested = buckets[blockedBy.index]?.amount ?? 1;
+      throw rateLimited({ keyName: key.name, type: types[blockedBy.index] ?? 'requests', view, requested, waitMs: result.retryAfterMs, headers });
+    }
+    const { grant } = result;
+    return {
+      settle: ({ tokens, refused }) => grant.finish(types.map((type) => (refused ? 0 : type === 'requests' ? 1 : Math.max(0, Math.round(tokens))))),
+    };
+  }
+
+  /**
+   * The prompt estimate plus the most output the request allows. A request that sets no max_tokens
+   * reserves the default output, but never so much that the reservation alone exceeds the TPM:
+   * such a request is not refused as "too large" for a limit it did not ask for.
+   *
+   * The prompt is estimated from the body's size, as OpenAI's own limiter does ("based on the
+   * character count of your request"), not with the tokenizer: that costs ~60 MiB once and most of
+   * a millisecond per 1 KiB prompt, on every limited request, for a number the settlement replaces
+   * with the real count anyway. Only without a size (callers outside the HTTP path) is it counted.
+   */
+  private async tokensToReserve(exchange: Exchange, tpm: number, bodyBytes: number | undefined): Promise<number> {
+    const prompt = bodyBytes === undefined ? await exchange.estimatePromptTokens() : Math.ceil(bodyBytes / BYTES_PER_TOKEN);
+    const explicit = exchange.maxOutputTokens(0);
+    if (explicit > 0) return prompt + explicit;
+    return prompt + Math.max(0, Math.min(this.defaultMaxOutputTokens, tpm - prompt));
+  }
+}

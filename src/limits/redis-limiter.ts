@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import { finishScript, takeScript } from './limiter-scripts.js';
+import type { LeaseKeeper, Lease } from './lease-keeper.js';
+import type { BucketView, Grant, Limiter, TakeRequest, TakeResult } from './limiter.js';
+import type { RedisHub } from './redis-hub.js';
+import { integers } from './redis-script.js';
+
+/**
+ * Buckets and slots in Redis, shared by every instance that uses the same server and prefix. A
+ * take is one script call (limiter-scripts.ts). Its rejection means Redis could not answer:
+ * the caller applies the outage policy (outage-policy.ts).
+ */
+export class RedisLimiter implements Limiter {
+  constructor(
+    private readonly hub: RedisHub,
+    private readonly leases: LeaseKeeper,
+    private readonly logger?: Logger,
+  ) {}
+
+  async take(request: TakeRequest): Promise<TakeResult> {
+    const { buckets, slot } = request;
+    const keys = buckets.map((b) => this.hub.key('bucket', b.key));
+    if (slot !== undefined) keys.push(this.hub.key('slots', slot.key));
+    const leaseId = randomUUID();
+    const args = [buckets.length, slot === undefined ? 0 : 1, slot?.max ?? 0, leaseId, this.leases.ttlMs, ...buckets.flatMap((b) => [b.perMinute, b.amount])];
+    const reply = integers(await takeScript.run(this.hub.redis, keys, args));
+    const [ok, kind, index, wait] = reply;
+    const views: BucketView[] = buckets.map((b, i) => ({ perMinute: b.perMinute, remaining: reply[4 + 2 * i] ?? 0, resetMs: reply[5 + 2 * i] ?? 0 }));
+    if (ok !== 1) {
+      const blockedBy = kind === 2 ? { kind: 'slot' as const, max: slot?.max ?? 0 } : { kind: 'bucket' as const, index: (index ?? 1) - 1 };
+      return { ok: false, buckets: views, retryAfterMs: wait ?? 0, blockedBy };
+    }
+    const lease = slot === undefined ? undefined : { key: this.hub.key('slots', slot.key), member: leaseId };
+    if (lease !== undefined) this.leases.hold(lease);
+    return { ok: true, buckets: views, grant: this.grant(request, keys, lease) };
+  }
+
+  async close(): Promise<void> {}
+
+  private grant(request: TakeRequest, keys: string[], lease: Lease | undefined): Grant {
+    let finished = false;
+    return {
+      finish: (used) => {
+        if (finished) return;
+        finished = true;
+        if (lease !== undefined) this.leases.drop(lease);
+        const refunds = request.buckets.map((b, i) => b.amount - (used[i] ?? b.amount));
+        if (lease === undefined && refunds.every((r) => r === 0)) return;
+        const args = [request.buckets.length, lease === undefined ? 0 : 1, lease?.member ?? '', ...request.buckets.flatMap((b, i) => [b.perMinute, refunds[i] ?? 0])];
+        // Not awaited: the request is over. If Redis fails now the slot lapses with its lease and
+        // the refund is lost (the limit errs on the strict side).
+        void (async () => finishScript.run(this.hub.redis, keys, args))().catch((error: unknown) => this.logger?.debug('rate limit: reconcile failed', { error }));
+      },
+    };
+  }
+}
