@@ -76,13 +76,14 @@ const cases: BeforeCommitCase[] = [
     failure: () => ({ status: 529, code: 'upstream_http_error', openAiCode: 'upstream_http_error', openAiType: 'overloaded_error', anthropicType: 'overloaded_error' }),
   },
   {
-    // OpenAI: data: {"error":...} in a 200 stream. Anthropic: 529 overloaded_error after HTTP 200.
+    // OpenAI: data: {"error":...} in a 200 stream. Anthropic: 529 overloaded_error after HTTP 200,
+    // which reaches the client as the 529 it stands for (its SDK retries that).
     name: 'in-band error after HTTP 200',
     fault: { kind: 'in-band-error', after: 0 },
     dialects,
     unary: false,
     failure: (d) => ({
-      status: 502, code: 'upstream_stream_error', openAiCode: 'upstream_stream_error',
+      status: d === 'anthropic' ? 529 : 502, code: 'upstream_stream_error', openAiCode: 'upstream_stream_error',
       openAiType: d === 'openai' ? 'server_error' : 'overloaded_error', anthropicType: d === 'openai' ? 'api_error' : 'overloaded_error',
     }),
   },
@@ -191,7 +192,7 @@ for (const dialect of dialects) {
       assert.equal(type, dialect === 'anthropic' ? 'overloaded_error' : ingress === 'openai' ? 'server_error' : 'api_error');
       const { row, record } = await h.settled(run.requestId);
       assertSettlement(row, record, {
-        outcome: 'upstream_error', status: 502, errorCode: 'upstream_stream_error', route: 0, attempts: 1,
+        outcome: 'upstream_error', status: dialect === 'anthropic' ? 529 : 502, errorCode: 'upstream_stream_error', route: 0, attempts: 1,
         usage: dialect === 'anthropic' ? { kind: 'reported', tokens: { input: 40, cacheRead: 0, cacheWrite: 0, output: 0 } } : { kind: 'none' },
       });
       await assertClosed(h.up(0), 0, run.endedAt, 'the failed route');

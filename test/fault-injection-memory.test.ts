@@ -49,7 +49,7 @@ interface Scenario {
   options?: RunOptions;
   extraYaml?: string;
   /** What each run must show, so that the fault is really exercised. */
-  check: (run: SdkRun) => void;
+  check: (run: SdkRun, dialect: Dialect) => void;
 }
 
 const fastFirstToken = '{first_token: 150ms}';
@@ -81,7 +81,8 @@ const scenarios: Scenario[] = [
     check: (run) => assert.equal(run.text, defaultAnswer.pieces.join(''), String(run.error)),
   },
   { name: 'HTTP 500, one route', routes: (d) => [route(d, { kind: 'http', status: 500 })], check: httpStatus(500) },
-  { name: 'in-band error before the first token, one route', routes: (d) => [route(d, { kind: 'in-band-error', after: 0 })], check: httpStatus(502) },
+  // Anthropic's in-band overloaded_error reaches the client as the 529 it stands for.
+  { name: 'in-band error before the first token, one route', routes: (d) => [route(d, { kind: 'in-band-error', after: 0 })], check: (run, d) => httpStatus(d === 'anthropic' ? 529 : 502)(run) },
   { name: 'first token slower than the timeout, one route', routes: (d) => [route(d, { kind: 'answer', firstTokenDelayMs: 5000 }, fastFirstToken)], check: httpStatus(504) },
   { name: 'connection cut after the first tokens', routes: (d) => [route(d, { kind: 'cut', after: 2 })], check: brokenStream },
   { name: 'stall after the first tokens (idle timeout)', routes: (d) => [route(d, { kind: 'stall', after: 2 }, fastIdle)], check: brokenStream },
@@ -112,10 +113,11 @@ for (const scenario of scenarios) {
     // One Sluice per upstream dialect; request i goes to dialect (i >> 1) % 2 from ingress i % 2.
     const harnesses = [await harnessWithSqlite(t, scenario, 'openai'), await harnessWithSqlite(t, scenario, 'anthropic')];
     let requests = 0;
+    const dialects: Dialect[] = ['openai', 'anthropic'];
     const once = async (i: number): Promise<void> => {
       const h = harnesses[(i >> 1) % 2]!;
       const run = await runSdk(ingresses[i % 2]!, h.sluice, model, { recordRaw: false, ...scenario.options });
-      scenario.check(run);
+      scenario.check(run, dialects[(i >> 1) % 2]!);
       requests++;
     };
 

@@ -189,12 +189,12 @@ for (const protocol of ['anthropic', 'openai'] as ClientProtocol[]) {
     const sentAt = Date.now();
     const r = await call(protocol, h.sluice, 'claude', { stream: true });
     assert.ok(r.error instanceof Anthropic.APIError || r.error instanceof OpenAI.APIError, String(r.error));
-    assert.equal(r.status, 502);
+    assert.equal(r.status, 529, 'the overload it stands for');
     assert.equal(r.text, '');
     const rows = await ledgerRows(h.sluice, 1);
     // message_start reported 40 prompt tokens; nothing was generated (its output_tokens: 1 is a placeholder).
     assertRow(rowOf(rows, r.requestId), claudeRow(h.sluice, {
-      requestId: r.requestId!, protocol, stream: true, outcome: 'upstream_error', status: 502,
+      requestId: r.requestId!, protocol, stream: true, outcome: 'upstream_error', status: 529,
       ...tokenFields({ input: 40, cacheRead: 0, cacheWrite: 0, output: 0 }), usageSource: 'reported', costNanoUsd: 0, errorCode: 'upstream_stream_error',
     }), { sentAt, ttftAtLeast: null });
   });

@@ -16,8 +16,8 @@ export interface AdmissionRequest {
   key: ClientKey;
   exchange: Exchange;
   model: ModelEntry;
-  /** The request body's size: rate limits estimate the prompt from it without a tokenizer. */
-  bodyBytes?: number;
+  /** The raw request body: rate limits estimate the prompt from it without a tokenizer. */
+  body?: Uint8Array;
 }
 
 /** How an admitted request ended, for reconciling what was reserved for it. */

@@ -23,7 +23,17 @@ interface World {
   request(script: (label: string, call: number) => Act, sink?: MemorySink): Promise<{ result: RelayResult; sink: MemorySink }>;
 }
 
-function world(options: { routes?: Route[]; retries?: Partial<RetrySettings>; health?: Partial<HealthSettings>; quota?: RouteQuota } = {}): World {
+interface WorldOptions {
+  routes?: Route[];
+  retries?: Partial<RetrySettings>;
+  health?: Partial<HealthSettings>;
+  quota?: RouteQuota;
+  strategy?: ModelEntry['strategy'];
+  /** Routes that cannot express the request: their plan is refused with this error. */
+  unsuitable?: Map<string, GatewayError>;
+}
+
+function world(options: WorldOptions = {}): World {
   const clock = new FakeClock();
   const routing = createRouting({
     retries: { ...defaultRetrySettings, ...options.retries },
@@ -32,7 +42,7 @@ function world(options: { routes?: Route[]; retries?: Partial<RetrySettings>; he
     clock,
     random: () => 0.5,
   });
-  const model: ModelEntry = { name: 'm', routes: options.routes ?? [fakeRoute('p/a'), fakeRoute('p/b')], routing };
+  const model: ModelEntry = { name: 'm', routes: options.routes ?? [fakeRoute('p/a'), fakeRoute('p/b')], strategy: options.strategy, routing };
   const calls: string[] = [];
   return {
     clock,
@@ -41,11 +51,15 @@ function world(options: { routes?: Route[]; retries?: Partial<RetrySettings>; he
     calls,
     async request(script, sink = new MemorySink()) {
       const result = await runAttempts({
-        exchange: fakeExchange(),
+        exchange: fakeExchange(10, 0, async (route) => {
+          const refused = options.unsuitable?.get(route.label);
+          if (refused !== undefined) throw refused;
+          return plan;
+        }),
         model,
         sink,
         startedAt: performance.now(),
-        attempt: async (route, hooks, attemptResult): Promise<AttemptEnd> => {
+        attempt: async (route, _plan, hooks, attemptResult): Promise<AttemptEnd> => {
           calls.push(route.label);
           const act = script(route.label, calls.length);
           if (act === 'ok') {
@@ -70,6 +84,7 @@ function httpError(status: number, route: string, retryAfter?: string): GatewayE
 }
 
 const single = () => [fakeRoute('p/a')];
+const plan = await fakeExchange().plan(fakeRoute('p/a'));
 
 test('500 then success on a single route: retried after a jittered backoff, two attempts', async () => {
   const w = world({ routes: single() });
@@ -109,7 +124,77 @@ test('retry-after over max_retry_after: that route is not waited for, the next o
   const { sink } = await alone.request((label) => httpError(429, label, '120'));
   assert.deepEqual(alone.calls, ['p/a']);
   assert.equal(sink.status, 429);
-  assert.equal(sink.headers['retry-after'], '120');
+  // The SDKs ignore a Retry-After over 60 s: clamped, so they do wait.
+  assert.equal(sink.headers['retry-after'], '60');
+  assert.equal(sink.headers['retry-after-ms'], '60000');
+});
+
+test("an upstream 429 without retry-after reaches the client with the route's cooldown as Retry-After", async () => {
+  const w = world({ routes: single(), retries: { maxAttempts: 1 }, health: { cooldownMs: 20_000 } });
+  const { sink } = await w.request(() => 429);
+  assert.equal(sink.status, 429);
+  assert.equal(sink.headers['retry-after'], '20');
+  assert.equal(sink.headers['retry-after-ms'], '20000');
+  // No breaker, no hint at all: a default, never no header.
+  const off = world({ routes: single(), retries: { maxAttempts: 1 }, health: { failureThreshold: 0 } });
+  const bare = await off.request(() => 429);
+  assert.equal(bare.sink.status, 429);
+  assert.equal(bare.sink.headers['retry-after'], '1');
+  assert.equal(bare.sink.headers['retry-after-ms'], '1000');
+  // A 503 gets one too; a 500 does not (the SDKs retry it with their own backoff).
+  const unavailable = await off.request(() => 503);
+  assert.equal(unavailable.sink.headers['retry-after'], '1');
+  const broken = await off.request(() => 500);
+  assert.equal(broken.sink.headers['retry-after'], undefined);
+});
+
+test('a route that cannot express the request is passed over: the others are tried and retried', async () => {
+  const refused = new GatewayError('invalid_request', 'p/b cannot express response_format json_object', { param: 'response_format' });
+  const w = world({ unsuitable: new Map([['p/b', refused]]) });
+  const { result, sink } = await w.request((_, n) => (n === 1 ? 500 : 'ok'));
+  assert.deepEqual(w.calls, ['p/a', 'p/a'], 'p/b never called; p/a retried after its backoff');
+  assert.equal(result.outcome, 'ok');
+  assert.equal(result.attempts, 2);
+  assert.equal(sink.status, 200);
+  for (let i = 0; i < 3; i++) await w.request(() => 'ok');
+  assert.equal(w.routing.health.describe('p/b'), undefined, 'no penalty for p/b, however often it is passed over');
+  // p/a failing for good: the client hears p/a's failure, not p/b's 400.
+  const failing = world({ unsuitable: new Map([['p/b', refused]]), retries: { maxAttempts: 2 }, health: { failureThreshold: 0 } });
+  const failed = await failing.request(() => 500);
+  assert.equal(failed.sink.status, 500);
+  assert.equal(failed.result.attempts, 2);
+  assert.equal(failed.result.outcome, 'upstream_error');
+});
+
+test('no route can express the request: 400 with the reason, no upstream call, recorded as rejected', async () => {
+  const refused = new GatewayError('invalid_request', 'cannot express response_format json_object', { param: 'response_format' });
+  const w = world({ unsuitable: new Map([['p/a', refused], ['p/b', refused]]), health: { failureThreshold: 1 } });
+  const { result, sink } = await w.request(() => 'ok');
+  assert.deepEqual(w.calls, []);
+  assert.equal(sink.status, 400);
+  assert.equal(JSON.parse(sink.body).error.param, 'response_format');
+  assert.equal(result.attempts, 0);
+  assert.equal(result.outcome, 'rejected');
+});
+
+test('an in-band error with no route left gets the status it stands for, in the client protocol', async () => {
+  const inBand = (fields: { upstreamCode?: string; upstreamType?: string }) => (label: string) =>
+    new GatewayError('upstream_stream_error', `Upstream ${label} reported an error: x`, { route: label, ...fields });
+  const cases: [{ upstreamCode?: string; upstreamType?: string }, number][] = [
+    [{ upstreamCode: '400', upstreamType: 'BadRequestError' }, 400],
+    [{ upstreamCode: '413' }, 413],
+    [{ upstreamType: 'invalid_request_error' }, 400],
+    [{ upstreamType: 'rate_limit_error' }, 429],
+    [{ upstreamType: 'overloaded_error' }, 529],
+    [{ upstreamType: 'server_error' }, 502],
+  ];
+  for (const [fields, status] of cases) {
+    const w = world({ routes: single(), retries: { maxAttempts: 1 } });
+    const { sink } = await w.request(inBand(fields));
+    assert.equal(sink.status, status, JSON.stringify(fields));
+    assert.equal(JSON.parse(sink.body).error.code, fields.upstreamCode ?? 'upstream_stream_error');
+    if (status === 429 || status === 529) assert.match(sink.headers['retry-after'] ?? '', /^\d+$/, 'a retry status carries Retry-After');
+  }
 });
 
 test('400, 413, 422 are never retried, on no route: the client gets the upstream status', async () => {
@@ -228,10 +313,22 @@ test('every route cooling after a 429: 429 with the time left as Retry-After, no
   const { result, sink } = await w.request(() => 'ok');
   assert.deepEqual(w.calls, ['p/a']);
   assert.equal(result.attempts, 0);
+  assert.equal(result.outcome, 'rejected', 'refused without an upstream call');
   assert.equal(sink.status, 429);
   assert.equal(sink.headers['retry-after'], '4');
   assert.equal(sink.headers['retry-after-ms'], '3500');
   assert.deepEqual([JSON.parse(sink.body).error.type, JSON.parse(sink.body).error.code], ['requests', 'rate_limit_exceeded']);
+});
+
+test('a route being probed after a 429 refuses other requests with 429, not 503', async () => {
+  const w = world({ routes: single(), retries: { maxAttempts: 1 } });
+  await w.request((label) => httpError(429, label, '5'));
+  w.clock.advance(5000);
+  assert.deepEqual(w.routing.health.admit('p/a'), { ok: true, probe: true }, 'another request holds the probe');
+  const { result, sink } = await w.request(() => 'ok');
+  assert.equal(result.attempts, 0);
+  assert.equal(sink.status, 429);
+  assert.equal(sink.headers['retry-after'], '1');
 });
 
 test('route quotas: an over-quota route is skipped like a cooling one; settled with the tokens really used', async () => {
@@ -277,6 +374,13 @@ test('in-flight counts go up during an attempt and back down after; time to firs
   assert.equal(during, 1);
   assert.equal(w.routing.stats.inFlight('p/a'), 0);
   assert.equal(typeof w.routing.stats.latency('p/a'), 'number');
+});
+
+test('lowest_latency: a route that failed before it was ever measured is tried last by the next requests', async () => {
+  const w = world({ strategy: 'lowest_latency' });
+  await w.request((label) => (label === 'p/a' ? 500 : 'ok'));
+  await w.request((label) => (label === 'p/a' ? 500 : 'ok'));
+  assert.deepEqual(w.calls, ['p/a', 'p/b', 'p/b']);
 });
 
 test('quotas that cannot be checked fail the request with their error, and free the probe it held', async () => {

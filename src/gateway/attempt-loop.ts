@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { GatewayError } from '../core/gateway-error.js';
+import { toGatewayError, type GatewayError } from '../core/gateway-error.js';
 import type { Usage } from '../core/usage.js';
-import type { Exchange } from './exchange.js';
+import type { AttemptPlan, Exchange } from './exchange.js';
 import type { ResponseSink } from './response-sink.js';
 import { newRelayResult, settleFailure, type RelayResult } from './attempt-result.js';
 import { RequestRoutes } from './request-routes.js';
@@ -27,11 +27,11 @@ export interface AttemptLoopOptions {
   /** performance.now() when the request arrived: the deadline counts from there. */
   startedAt: number;
   /**
-   * One attempt at `route`. It records what it learns (usage, finish reasons, time to first
-   * token) on `result`, and answers the client itself when it succeeds or fails after its commit
-   * point. It throws only for the client's own fault (a request the route cannot express).
+   * One attempt at `route`, with the request as `plan` encoded it for the route. It records what
+   * it learns (usage, finish reasons, time to first token) on `result`, and answers the client
+   * itself when it succeeds or fails after its commit point.
    */
-  attempt(route: Route, hooks: AttemptHooks, result: RelayResult): Promise<AttemptEnd>;
+  attempt(route: Route, plan: AttemptPlan, hooks: AttemptHooks, result: RelayResult): Promise<AttemptEnd>;
 }
 
 /**
@@ -47,12 +47,16 @@ export async function runAttempts(options: AttemptLoopOptions): Promise<RelayRes
   const { clock } = routing;
   const result = newRelayResult();
   const failures: GatewayError[] = [];
+  /** Why routes could not express the request (e.g. a field their protocol lacks). */
+  const unsuitable: GatewayError[] = [];
   const failuresByRoute = new Map<Route, number>();
   const arrivedAt = clock.now() - (performance.now() - options.startedAt);
   const { deadlineMs, maxAttempts } = routing.retries;
   const deadlineAt = deadlineMs > 0 ? arrivedAt + deadlineMs : Number.POSITIVE_INFINITY;
   const ordered = orderRoutes(model.strategy ?? 'fallback', model.routes, routing.stats, routing.random);
   const routes = new RequestRoutes(ordered, routing, options.exchange, deadlineAt);
+  const settle = (errors: GatewayError[]): RelayResult =>
+    settleFailure(result, errors, { model: model.name, sink, dialect: options.exchange.dialect, waitMs: (error) => hintedWaitMs(error, routing) });
 
   while (!sink.signal.aborted && result.attempts < maxAttempts) {
     const step = await routes.next();
@@ -62,10 +66,20 @@ export async function runAttempts(options: AttemptLoopOptions): Promise<RelayRes
       continue;
     }
     const { route } = step;
+    const planned = await planFor(options.exchange, route);
+    if (!planned.ok) {
+      // This route cannot express the request (its protocol lacks a field): the others may. No
+      // upstream call was made, so it is no attempt and says nothing about the route's health.
+      step.settleQuota(0);
+      routing.health.settle(route.label, step.probe, 'none');
+      routes.exclude(route);
+      unsuitable.push(planned.error);
+      continue;
+    }
     routes.tried(route);
     result.attempts++;
     result.route = route;
-    const end = await attemptOnce(options, routing, step, result);
+    const end = await attemptOnce(options, routing, { ...step, plan: planned.plan }, result);
     if (end.kind === 'done') {
       // A stream may finish during the grace after the client left: accounted with its final
       // usage, but the client did not get it all.
@@ -84,15 +98,37 @@ export async function runAttempts(options: AttemptLoopOptions): Promise<RelayRes
     failures.push(end.error);
     const retries = failuresByRoute.get(route) ?? 0;
     failuresByRoute.set(route, retries + 1);
-    if (!planRetry(end.error, route, retries, { routes, routing })) {
-      return settleFailure(result, [end.error], { model: model.name, sink, dialect: options.exchange.dialect });
-    }
+    if (!planRetry(end.error, route, retries, { routes, routing })) return settle([end.error]);
   }
   if (failures.length === 0 && !sink.signal.aborted) {
-    const refusal = routes.refusal(model.name);
+    // Nothing reached an upstream: a route cooling down or over quota may serve the request later
+    // (429/503 with Retry-After); only when every route that could be asked refused to express it
+    // is the request itself at fault (400).
+    const refusal = routes.refusal(model.name) ?? unsuitable[0];
     if (refusal !== undefined) failures.push(refusal);
   }
-  return settleFailure(result, failures, { model: model.name, sink, dialect: options.exchange.dialect });
+  return settle(failures);
+}
+
+/** The request encoded for `route`, or why it cannot be (the route's protocol lacks a field). */
+async function planFor(exchange: Exchange, route: Route): Promise<{ ok: true; plan: AttemptPlan } | { ok: false; error: GatewayError }> {
+  try {
+    return { ok: true, plan: await exchange.plan(route) };
+  } catch (error) {
+    return { ok: false, error: toGatewayError(error) };
+  }
+}
+
+/**
+ * When a failed request may be tried again, for the client's Retry-After: the upstream's own
+ * hint, else the end of the cooldown the failure put its route in; undefined when neither says.
+ */
+function hintedWaitMs(error: GatewayError, routing: Routing): number | undefined {
+  const now = routing.clock.now();
+  const asked = requestedWaitMs(error, now);
+  if (asked !== undefined) return asked;
+  const until = error.route === undefined ? undefined : routing.health.describe(error.route)?.until;
+  return until === undefined ? undefined : until - now;
 }
 
 /**
@@ -120,11 +156,11 @@ function planRetry(error: GatewayError, route: Route, retries: number, on: { rou
   return true;
 }
 
-type AttemptStep = { route: Route; probe: boolean; settleQuota: (tokens: number) => void };
+type AttemptStep = { route: Route; plan: AttemptPlan; probe: boolean; settleQuota: (tokens: number) => void };
 
 /** One attempt, with the route's books kept: in-flight count, latency, breaker, quota. */
 async function attemptOnce(options: AttemptLoopOptions, routing: Routing, step: AttemptStep, result: RelayResult): Promise<AttemptEnd> {
-  const { route, probe } = step;
+  const { route, plan, probe } = step;
   const label = route.label;
   const startedAt = performance.now();
   let healthSettled = false;
@@ -137,6 +173,7 @@ async function attemptOnce(options: AttemptLoopOptions, routing: Routing, step: 
   try {
     const end = await options.attempt(
       route,
+      plan,
       {
         firstToken: () => {
           if (healthSettled) return;
@@ -156,6 +193,7 @@ async function attemptOnce(options: AttemptLoopOptions, routing: Routing, step: 
     return end;
   } finally {
     routing.stats.ended(label);
+    if (!healthSettled && (verdict === 'failure' || verdict === 'rate_limited')) routing.stats.recordFailure(label);
     step.settleQuota(tokensUsed(result.usage));
     // After the first token the probe is settled; a later failure counts as an ordinary one.
     if (!healthSettled || verdict === 'failure' || verdict === 'rate_limited') {

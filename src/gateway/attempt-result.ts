@@ -1,8 +1,9 @@
-import { GatewayError } from '../core/gateway-error.js';
+import { GatewayError, type GatewayErrorOptions } from '../core/gateway-error.js';
 import type { Usage } from '../core/usage.js';
 import type { GeneratedText } from '../protocols/generated-sample.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import type { ResponseSink } from './response-sink.js';
+import { inBandStatus } from './retry-policy.js';
 import type { Route } from './route-table.js';
 
 export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'rejected';
@@ -28,17 +29,28 @@ export function newRelayResult(): RelayResult {
   return { outcome: 'upstream_error', status: 502, route: undefined, usage: undefined, ttftMs: undefined, error: undefined, attempts: 0, finishReasons: [], generated: undefined, usageFinal: false };
 }
 
+export interface FailureSettlement {
+  model: string;
+  sink: ResponseSink;
+  dialect: ErrorDialect;
+  /** When the request could be tried again after `error` (its Retry-After); undefined: unknown. */
+  waitMs(error: GatewayError): number | undefined;
+}
+
 /**
  * The end of a request whose routes were all tried without success: either the client left, or
- * it hears about the failures in its own protocol.
+ * it hears about the failures in its own protocol. With no upstream call made (every route
+ * cooling down, over quota, or unable to express the request) the request was refused, not failed.
  */
-export function settleFailure(result: RelayResult, failures: GatewayError[], how: { model: string; sink: ResponseSink; dialect: ErrorDialect }): RelayResult {
+export function settleFailure(result: RelayResult, failures: GatewayError[], how: FailureSettlement): RelayResult {
   if (how.sink.signal.aborted) {
     result.outcome = 'client_aborted';
     result.status = 499;
     return result;
   }
-  const error = combineFailures(how.model, failures);
+  if (result.attempts === 0) result.outcome = 'rejected';
+  const combined = combineFailures(how.model, failures);
+  const error = retryStatuses.has(combined.status) ? withRetryHint(combined, how.waitMs(combined) ?? defaultRetryWaitMs) : combined;
   result.error = error;
   result.status = error.status;
   respondError(how.sink, how.dialect, error);
@@ -54,14 +66,36 @@ export function combineFailures(model: string, failures: GatewayError[]): Gatewa
   if (last === undefined) return new GatewayError('upstream_unreachable', `No route could be tried for model '${model}'.`);
   const shown = asClientSees(last);
   if (failures.length === 1) return shown;
-  return new GatewayError(shown.code, `All ${failures.length} attempts for model '${model}' failed: ${story(failures)}`, {
-    status: shown.status,
-    param: shown.param,
-    upstreamType: shown.upstreamType,
-    upstreamCode: shown.upstreamCode,
-    retryAfter: shown.retryAfter,
-    retryAfterMs: shown.retryAfterMs,
-    route: shown.route,
+  return amended(shown, { message: `All ${failures.length} attempts for model '${model}' failed: ${story(failures)}` });
+}
+
+/** Statuses the SDKs retry after the Retry-After they carry (529: Anthropic's overloaded). */
+const retryStatuses = new Set([429, 503, 529]);
+/** Retry-After when neither the upstream nor a cooldown says more. */
+const defaultRetryWaitMs = 1000;
+/** The SDKs ignore a Retry-After over 60 s (and then retry at once, with their own short backoff). */
+const maxRetryWaitMs = 60_000;
+
+/** `error` with Retry-After (whole seconds, 1..60) and retry-after-ms for `waitMs`, clamped. */
+function withRetryHint(error: GatewayError, waitMs: number): GatewayError {
+  const ms = Math.min(maxRetryWaitMs, Math.max(1, Math.ceil(waitMs)));
+  return amended(error, { retryAfter: String(Math.ceil(ms / 1000)), retryAfterMs: String(ms) });
+}
+
+/** A copy of `error` with some of its parts replaced (errors are immutable). */
+function amended(error: GatewayError, changes: GatewayErrorOptions & { message?: string }): GatewayError {
+  return new GatewayError(error.code, changes.message ?? error.message, {
+    status: error.status,
+    param: error.param,
+    upstreamType: error.upstreamType,
+    upstreamCode: error.upstreamCode,
+    retryAfter: error.retryAfter,
+    retryAfterMs: error.retryAfterMs,
+    route: error.route,
+    limitType: error.limitType,
+    headers: error.headers,
+    cause: error.cause,
+    ...changes,
   });
 }
 
@@ -80,8 +114,14 @@ function story(failures: GatewayError[]): string {
  * An upstream's 401/403/404 (or another 4xx that is not about the request) means Sluice's own
  * route is set up wrong (its provider key, the model name): passing the status on would make the
  * client's SDK blame the client's key or model. It becomes a 502 that quotes the upstream.
+ * An in-band error (after HTTP 200) that names a status, a rate limit or an overload gets that
+ * status, as the same error sent as HTTP would have: the SDKs decide retries by it.
  */
 function asClientSees(error: GatewayError): GatewayError {
+  if (error.code === 'upstream_stream_error') {
+    const status = inBandStatus(error);
+    return status === undefined ? error : amended(error, { status });
+  }
   if (error.code !== 'upstream_http_error' || !routeFaultStatus(error.status)) return error;
   return new GatewayError('upstream_http_error', error.message, { status: 502, route: error.route, cause: error });
 }

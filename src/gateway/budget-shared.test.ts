@@ -169,3 +169,28 @@ test('a hung Redis (SIGSTOP): requests fall back after one command timeout; cost
   while ((await direct.get(spent)) !== '170000' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(await direct.get(spent), '170000', 'the counter survived, and the owed cost was added to it');
 });
+
+test('a second outage reloads the spend from the ledger: costs settled through Redis in between are counted', async (t) => {
+  const server = await PrivateRedis.start();
+  t.after(() => server.stop());
+  const ledger = new FakeLedger(0);
+  const open = await instance(t, { url: server.url, ledger, outage: 'open' });
+  const key = storedKey('key_two_outages', 1_000_000);
+
+  // Outage 1: this instance loads the ledger's total (0) into its own counters.
+  await server.stop();
+  const lingering = await admit(open.budgets, key, 10);
+
+  // Back: a request of the outage ends, then 600,000 is spent through Redis (and reaches the ledger).
+  await server.start();
+  assert.ok(await open.hub.whenReady(5000));
+  lingering.settle({ costNanoUsd: 0, tokens: 0 });
+  (await admit(open.budgets, key, 60)).settle({ costNanoUsd: 600_000, tokens: 60 });
+  ledger.spent = 600_000;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+
+  // Outage 2: 600,000 spent, 500,000 asked: over the 1,000,000 budget, refused from fresh counters.
+  await server.stop();
+  await assert.rejects(admit(open.budgets, key, 50), (error: unknown) => error instanceof GatewayError && error.code === 'insufficient_quota');
+  assert.deepEqual(open.budgets.committed(key.id, 'day'), { spent: 600_000, reserved: 0 });
+});

@@ -52,7 +52,7 @@ class PeriodSpend {
  * period), then kept in memory. Other instances' spending is therefore seen at the next period
  * (or restart): budgets are exact per instance. With Redis, the counters live there instead
  * (budget-shared.ts), and these in-memory ones are the fallback while Redis is unreachable
- * (`redis_outage: open`).
+ * (`redis_outage: open`), dropped when it is back, so every outage starts from the ledger.
  */
 export class BudgetAdmission implements Admission {
   private readonly spends = new Map<string, PeriodSpend>();
@@ -85,6 +85,9 @@ export class BudgetAdmission implements Admission {
         ...(options.logger ? { logger: options.logger } : {}),
       });
       this.shared = { hub: shared.hub, book, outage: shared.outage };
+      // Costs settled through Redis never reach these counters: the next outage must load the
+      // ledger's total afresh rather than resume from what the last one knew.
+      shared.hub.onReady(() => this.spends.clear());
     }
   }
 
@@ -96,8 +99,15 @@ export class BudgetAdmission implements Admission {
     if (shared === undefined) return this.admitHere(stored, worst);
     return withOutagePolicy(shared.hub, shared.outage, 'budget', () => shared.book.admit(stored, worst), async () => {
       const ticket = await this.admitHere(stored, worst);
-      // Spent while Redis was away: added to the shared counter once it is back.
-      return { settle: (settlement) => (ticket.settle(settlement), shared.book.owe(stored.id, stored.budgetPeriod, settlement.costNanoUsd)) };
+      return {
+        settle: (settlement) => {
+          ticket.settle(settlement);
+          // Spent while Redis was away: added to the shared counter once it is back.
+          shared.book.owe(stored.id, stored.budgetPeriod, settlement.costNanoUsd);
+          // Ended after Redis came back: the counters it touched are stale from now on, as above.
+          if (shared.hub.available) this.forget(stored.id, stored.budgetPeriod);
+        },
+      };
     });
   }
 
@@ -110,6 +120,10 @@ export class BudgetAdmission implements Admission {
     if (committed + worst > (stored.budgetNanoUsd ?? 0)) throw refusal(stored, spend, committed, worst);
     spend.reserved += worst;
     return this.ticket(spend, worst);
+  }
+
+  private forget(keyId: string, period: BudgetPeriod): void {
+    this.spends.delete(`${keyId}/${period}`);
   }
 
   /** What this instance counts against a key now (tests and diagnostics). */

@@ -25,7 +25,7 @@ models:
       - route: p/tuned-too
         timeouts: { connect: 2s }
   n:
-    routes: [p/other]
+    routes: [p/other, p/tuned]
 retries:
   max_attempts: 2
   initial_backoff: 50ms
@@ -63,6 +63,8 @@ test('routes carry their label, weight, quotas and effective timeouts; the model
   assert.equal(tunedToo.provider, tuned.provider);
   assert.equal(tuned.provider.timeouts.connectMs, 2000);
   assert.equal(providers.size, 2);
+  // Model n names p/tuned plainly: it shares the deployment's quota, so it reserves against it too.
+  assert.deepEqual(table.resolve('n').routes[1]?.quota, { rpm: 500, tpm: 200_000 });
 });
 
 test('retries and health settings come from their config sections', () => {

@@ -1,5 +1,6 @@
 import type { HealthConfig, RetriesConfig, RouteEntryConfig, SluiceConfig, TimeoutsConfig } from '../config/schema.js';
 import { parseRoute } from '../config/schema.js';
+import { routeLimitsFrom } from '../limits/route-quotas.js';
 import type { Provider } from '../providers/provider.js';
 import { createProvider } from './create-provider.js';
 import type { HealthSettings } from './route-health.js';
@@ -14,6 +15,9 @@ import type { Routing } from './routing.js';
  * it is closed with the others: the connect timeout belongs to the pool's sockets.
  */
 export function addModels(table: RouteTable, config: SluiceConfig, deps: { providers: Map<string, Provider>; routing: Routing }): void {
+  // A deployment's quota is per label, whichever model entry gave it (the one RouteQuotas
+  // enforces): each entry reserves against that, not its own rpm/tpm (possibly none).
+  const limits = routeLimitsFrom(config.models);
   for (const [name, model] of Object.entries(config.models)) {
     const routes = model.routes.map((written): Route => {
       const entry: RouteEntryConfig = typeof written === 'string' ? { route: written, weight: 1 } : written;
@@ -26,7 +30,7 @@ export function addModels(table: RouteTable, config: SluiceConfig, deps: { provi
         upstreamModel,
         label: entry.route,
         weight: entry.weight,
-        quota: { rpm: entry.rpm, tpm: entry.tpm },
+        quota: { rpm: limits.get(entry.route)?.rpm, tpm: limits.get(entry.route)?.tpm },
         timeouts,
       };
     });

@@ -84,7 +84,7 @@ async function handleChat(call: ChatCall, deps: ChatDeps, ingress: Ingress): Pro
     const body = await call.readBody();
     exchange = ingress.decode(parseJsonBody(body));
     const model = deps.routes.resolve(exchange.model);
-    ticket = await deps.admission.admit({ key, exchange, model, bodyBytes: body.length });
+    ticket = await deps.admission.admit({ key, exchange, model, body });
     const common = { exchange, model, sink: call.sink, startedAt: call.startedAt };
     result = exchange.stream
       ? await relayStream({ ...common, ...deps.settings })

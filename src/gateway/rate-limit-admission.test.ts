@@ -71,27 +71,66 @@ test('TPM: reserves prompt + max_tokens, refunds what was not used, and a refuse
 });
 
 test('TPM: a request larger than the whole limit is refused at once, with no point in retrying', async () => {
-  const { admit } = setup({ tpm: 1000 });
+  const { admit } = setup({ rpm: 10, tpm: 1000 });
+  (await admit(100, 100)).settle({ costNanoUsd: 0, tokens: 200 });
   const error = rejection(await admit(300, 800).catch((e: unknown) => e));
   assert.equal(error.code, 'rate_limit_exceeded');
   assert.equal(error.limitType, 'tokens');
   assert.equal(error.headers?.['x-should-retry'], 'false');
-  assert.equal(error.retryAfter, undefined);
+  // Every 429 carries the hints, at the SDKs' 60 s cap, and the buckets as they are (untouched).
+  assert.equal(error.retryAfter, '60');
+  assert.equal(error.retryAfterMs, '60000');
+  assert.deepEqual(error.headers, {
+    'x-should-retry': 'false',
+    'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '9', 'x-ratelimit-reset-requests': '6s',
+    'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': '800', 'x-ratelimit-reset-tokens': '12s',
+  });
   assert.match(error.message, /Request too large for API key 'team' on tokens per min \(TPM\): Limit 1000, Requested 1100/);
   // Without max_tokens the default output is capped to what the limit leaves: not "too large".
-  const ticket = await admit(300, undefined);
+  const ticket = await setup({ tpm: 1000 }).admit(300, undefined);
   ticket.settle({ costNanoUsd: 0, tokens: 310 });
 });
 
-test('TPM: with the body size known, the prompt is estimated at 4 bytes a token, without the tokenizer', async () => {
+function tokenizerlessAdmission(tpm: number) {
   const admission = new RateLimitAdmission({ limiter: new MemoryLimiter() });
-  const key: ClientKey = { name: 'sized', limits: { tpm: 2000 } };
+  const key: ClientKey = { name: 'sized', limits: { tpm } };
   const tokenizerless = { ...exchange(0, 500), estimatePromptTokens: () => Promise.reject(new Error('the tokenizer must not run')) };
-  const request = (bodyBytes: number) => admission.admit({ key, exchange: tokenizerless, model: { name: 'm', routes: [] }, bodyBytes });
-  await request(4000); // 1000 + 500
-  const error = rejection(await request(4000).catch((e: unknown) => e));
+  return (body: string) => admission.admit({ key, exchange: tokenizerless, model: { name: 'm', routes: [] }, body: Buffer.from(body) });
+}
+
+/** A JSON body of `bytes` bytes of prose. */
+const prose = (bytes: number): string => JSON.stringify({ text: 'lorem ipsum dolor sit amet '.repeat(bytes).slice(0, bytes - 11) });
+
+test('TPM: with the body known, the prompt is estimated at 4 bytes a token, without the tokenizer', async () => {
+  const request = tokenizerlessAdmission(2000);
+  assert.equal(prose(4000).length, 4000);
+  await request(prose(4000)); // 1000 + 500
+  const error = rejection(await request(prose(4000)).catch((e: unknown) => e));
   assert.match(error.message, /Remaining 500, Requested 1500/);
-  assert.match(rejection(await request(7000).catch((e: unknown) => e)).message, /Request too large .* Limit 2000, Requested 2250/);
+  assert.match(rejection(await request(prose(7000)).catch((e: unknown) => e)).message, /Request too large .* Limit 2000, Requested 2250/);
+});
+
+test('TPM: an inline base64 image or PDF counts as a fixed 1600 tokens, not its bytes / 4', async () => {
+  const request = tokenizerlessAdmission(100_000);
+  const base64 = Buffer.alloc(768 * 1024, 7).toString('base64'); // a 1 MiB payload
+  const openAiImage = JSON.stringify({
+    model: 'm', max_tokens: 500,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } }] }],
+  });
+  const anthropicPdf = JSON.stringify({
+    model: 'm', max_tokens: 500,
+    messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: base64 } }, { type: 'text', text: 'Sum it up.' }] }],
+  });
+  // A JSON encoder may escape '/' as '\/': still one payload.
+  const escaped = openAiImage.replaceAll('/', '\\/');
+  for (const body of [openAiImage, anthropicPdf, escaped]) {
+    const overhead = Math.ceil((body.length - base64.length - (body === escaped ? base64.split('/').length - 1 : 0)) / 4);
+    const ticket = await request(body);
+    const error = rejection(await request(prose(4 * 98_500)).catch((e: unknown) => e));
+    const reserved = 100_000 - Number(/Remaining (\d+)/.exec(error.message)?.[1]);
+    assert.ok(reserved >= 1600 + 500 && reserved <= 1600 + 500 + overhead + 1, `reserved ${reserved} (overhead ${overhead})`);
+    ticket.settle(refusedSettlement);
+  }
 });
 
 test('max_concurrent: the slot is held until settle, however the request ended', async () => {

@@ -3,9 +3,7 @@ import { noTicket, type Admission, type AdmissionRequest, type Ticket } from './
 import type { Exchange } from './exchange.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from './budget.js';
 import { rateLimited, rateLimitHeaders, requestTooLarge, tooManyConcurrent, type LimitType } from './rate-limit-error.js';
-
-/** English text averages about four characters a token (OpenAI's rule of thumb). */
-const BYTES_PER_TOKEN = 4;
+import { estimateBodyTokens } from './rate-limit-estimate.js';
 
 export interface RateLimitOptions {
   limiter: Limiter;
@@ -29,7 +27,7 @@ export class RateLimitAdmission implements Admission {
     this.defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
   }
 
-  async admit({ key, exchange, bodyBytes }: AdmissionRequest): Promise<Ticket> {
+  async admit({ key, exchange, body }: AdmissionRequest): Promise<Ticket> {
     const { limits } = key;
     if (limits === undefined) return noTicket;
     const scope = key.id === undefined ? `config:${key.name}` : `key:${key.id}`;
@@ -40,10 +38,10 @@ export class RateLimitAdmission implements Admission {
       types.push('requests');
     }
     if (limits.tpm !== undefined) {
-      const tokens = await this.tokensToReserve(exchange, limits.tpm, bodyBytes);
-      if (tokens > limits.tpm) throw requestTooLarge(key.name, limits.tpm, tokens, {});
+      const tokens = await this.tokensToReserve(exchange, limits.tpm, body);
       buckets.push({ key: `${scope}:tpm`, perMinute: limits.tpm, amount: tokens });
       types.push('tokens');
+      if (tokens > limits.tpm) throw requestTooLarge(key.name, limits.tpm, tokens, await this.peek(buckets, types));
     }
     const slot = limits.maxConcurrent === undefined ? undefined : { key: scope, max: limits.maxConcurrent };
     const result = await this.limiter.take({ buckets, ...(slot ? { slot } : {}) });
@@ -61,18 +59,22 @@ export class RateLimitAdmission implements Admission {
     };
   }
 
+  /** The `x-ratelimit-*` headers of buckets as they are: a take of nothing (none when the limiter cannot say). */
+  private async peek(buckets: readonly BucketTake[], types: readonly LimitType[]): Promise<Record<string, string>> {
+    const result = await this.limiter.take({ buckets: buckets.map((b) => ({ ...b, amount: 0 })) }).catch(() => undefined);
+    return result === undefined ? {} : rateLimitHeaders(result.buckets.map((view, i) => ({ type: types[i] ?? 'requests', view })));
+  }
+
   /**
    * The prompt estimate plus the most output the request allows. A request that sets no max_tokens
    * reserves the default output, but never so much that the reservation alone exceeds the TPM:
    * such a request is not refused as "too large" for a limit it did not ask for.
    *
-   * The prompt is estimated from the body's size, as OpenAI's own limiter does ("based on the
-   * character count of your request"), not with the tokenizer: that costs ~60 MiB once and most of
-   * a millisecond per 1 KiB prompt, on every limited request, for a number the settlement replaces
-   * with the real count anyway. Only without a size (callers outside the HTTP path) is it counted.
+   * The prompt is estimated from the raw body, without the tokenizer (rate-limit-estimate.ts).
+   * Only without a body (callers outside the HTTP path) is it counted.
    */
-  private async tokensToReserve(exchange: Exchange, tpm: number, bodyBytes: number | undefined): Promise<number> {
-    const prompt = bodyBytes === undefined ? await exchange.estimatePromptTokens() : Math.ceil(bodyBytes / BYTES_PER_TOKEN);
+  private async tokensToReserve(exchange: Exchange, tpm: number, body: Uint8Array | undefined): Promise<number> {
+    const prompt = body === undefined ? await exchange.estimatePromptTokens() : estimateBodyTokens(body);
     const explicit = exchange.maxOutputTokens(0);
     if (explicit > 0) return prompt + explicit;
     return prompt + Math.max(0, Math.min(this.defaultMaxOutputTokens, tpm - prompt));

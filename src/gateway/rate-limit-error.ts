@@ -58,13 +58,17 @@ export function rateLimited(options: RateLimitedOptions): GatewayError {
   );
 }
 
-/** 429 for a request that by itself exceeds the key's TPM: waiting never helps, so the SDKs are told not to retry. */
+/**
+ * 429 for a request that by itself exceeds the key's TPM: waiting never helps, so the SDKs are told
+ * not to retry. It still carries the hints every 429 has, at the longest wait the SDKs honour, so
+ * a client that retries anyway does not hammer.
+ */
 export function requestTooLarge(keyName: string, limit: number, requested: number, headers: Record<string, string>): GatewayError {
   return new GatewayError(
     'rate_limit_exceeded',
     `Request too large for API key '${keyName}' on tokens per min (TPM): Limit ${limit}, Requested ${requested} ` +
       '(the prompt, estimated, plus max_tokens). Lower max_tokens or shorten the prompt.',
-    { limitType: 'tokens', headers: { ...headers, 'x-should-retry': 'false' } },
+    { limitType: 'tokens', headers: { 'x-should-retry': 'false', ...headers }, ...retryHints(MAX_RETRY_MS) },
   );
 }
 

@@ -70,9 +70,9 @@ export async function relayStream(options: StreamRelayOptions): Promise<RelayRes
       model: options.model,
       sink,
       startedAt: options.startedAt,
-      attempt: (route, hooks, result) => {
+      attempt: (route, plan, hooks, result) => {
         upstreamAccepted = false;
-        return attempt(route, { options, result, hooks, onAccepted });
+        return attempt(route, plan, { options, result, hooks, onAccepted });
       },
     });
   } finally {
@@ -89,9 +89,7 @@ interface AttemptContext {
 }
 
 /** One route: open the upstream stream, hold until content, then relay frame by frame. */
-async function attempt(route: Route, context: AttemptContext): Promise<AttemptEnd> {
-  // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-  const plan = await context.options.exchange.plan(route);
+async function attempt(route: Route, plan: AttemptPlan, context: AttemptContext): Promise<AttemptEnd> {
   const watchdog = new UpstreamWatchdog(route.timeouts, route.label, context.options.sink.signal);
   try {
     return await relayAttempt({ ...context, route, plan, watchdog });

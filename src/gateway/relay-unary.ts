@@ -31,14 +31,12 @@ export function relayUnary(options: UnaryRelayOptions): Promise<RelayResult> {
     model: options.model,
     sink: options.sink,
     startedAt: options.startedAt,
-    attempt: (route, hooks, result) => attempt(route, options, hooks, result),
+    attempt: (route, plan, hooks, result) => attempt({ route, plan }, options, hooks, result),
   });
 }
 
-async function attempt(route: Route, options: UnaryRelayOptions, hooks: AttemptHooks, result: RelayResult): Promise<AttemptEnd> {
+async function attempt({ route, plan }: { route: Route; plan: AttemptPlan }, options: UnaryRelayOptions, hooks: AttemptHooks, result: RelayResult): Promise<AttemptEnd> {
   const { sink } = options;
-  // Outside the try: a body that cannot be encoded is the client's fault, not this route's.
-  const plan = await options.exchange.plan(route);
   // Non-stream answers arrive whole: the first-token limit bounds the whole answer.
   const { firstTokenMs, totalMs } = route.timeouts;
   const watchdog = new UpstreamWatchdog({ firstTokenMs, idleMs: 0, totalMs }, route.label, sink.signal);

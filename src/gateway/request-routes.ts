@@ -86,7 +86,7 @@ export class RequestRoutes {
     const soonest = skips[0];
     if (soonest === undefined) return undefined;
     const waitMs = Math.min(60_000, Math.max(1, Math.ceil(soonest[1].until - this.routing.clock.now())));
-    const rateLimited = soonest[1].reason === 'rate_limited' || soonest[1].reason === 'quota';
+    const rateLimited = this.isRateLimit(soonest[0], soonest[1]);
     const why = skips.map(([label, skip]) => `${label}: ${describeSkip(skip, this.routing.health.describe(label)?.lastError)}`).join('; ');
     const message = rateLimited
       ? `Every route of model '${model}' is rate limited (${why}). Retry after ${Math.ceil(waitMs / 1000)} s.`
@@ -96,6 +96,12 @@ export class RequestRoutes {
     // "requests", code rate_limit_exceeded); Anthropic clients get rate_limit_error.
     if (rateLimited) return new GatewayError('route_quota_exceeded', message, { limitType: 'requests', ...hints });
     return new GatewayError('upstream_unreachable', message, { status: 503, ...hints });
+  }
+
+  /** A skip a rate limit is behind: a route over quota, or cooling (or being probed) after a 429. */
+  private isRateLimit(label: string, skip: Skip): boolean {
+    if (skip.reason === 'probing') return this.routing.health.describe(label)?.reason === 'rate_limited';
+    return skip.reason === 'rate_limited' || skip.reason === 'quota';
   }
 
   /** Breaker, then quota: the step to attempt `candidate`, or undefined when it is skipped. */

@@ -81,6 +81,22 @@ function judgeInBand(error: GatewayError): FailureVerdict {
 }
 
 /**
+ * The HTTP status an in-band error stands for, when it is what the client hears: a status it
+ * names (400, 413, 422), 429 for a rate limit, 529 for Anthropic's overloaded_error; undefined
+ * for anything else (it stays a 502).
+ */
+export function inBandStatus(error: GatewayError): number | undefined {
+  const said = [error.upstreamCode, error.upstreamType].filter((s): s is string => s !== undefined);
+  if (said.some((s) => rateLimitInBand.has(s))) return 429;
+  if (said.includes('overloaded_error')) return 529;
+  const named = said.find((s) => clientStatuses.has(Number(s)));
+  if (named !== undefined) return Number(named);
+  if (said.includes('invalid_request_error')) return 400;
+  if (said.includes('request_too_large')) return 413;
+  return undefined;
+}
+
+/**
  * The wait an upstream asked for, in ms: `retry-after-ms` first, then `retry-after` (seconds or an
  * HTTP date), as the OpenAI and Anthropic SDKs read them. Undefined when absent or unreadable.
  */

@@ -121,6 +121,20 @@ test('a 429 opens the breaker at once, for the retry-after when given (capped by
   assert.deepEqual(health.admit('c/m'), { ok: false, until: clock.now() + 100_000, reason: 'rate_limited' });
 });
 
+test("a 429 cooldown is closed only by a probe's success, not by a request admitted before it", () => {
+  const { clock, health } = setup();
+  const before = health.admit('a/m');
+  assert.deepEqual(before, { ok: true, probe: false });
+  health.settle('a/m', false, 'rate_limited', { retryAfterMs: 7000 });
+  health.settle('a/m', before.probe, 'ok'); // an attempt that was already in flight answers
+  assert.deepEqual(health.admit('a/m'), { ok: false, until: clock.now() + 7000, reason: 'rate_limited' }, 'still cooling');
+  clock.advance(7000);
+  const probe = health.admit('a/m');
+  assert.deepEqual(probe, { ok: true, probe: true });
+  health.settle('a/m', probe.probe, 'ok');
+  assert.equal(health.describe('a/m'), undefined, 'the probe closed it');
+});
+
 test('failures of attempts admitted before the breaker opened do not extend it', () => {
   const { clock, board, health } = setup();
   fail(health, 'a/m', 3);

@@ -91,6 +91,9 @@ export class RouteHealth {
     if (probe) state.probeSince = 0;
     if (verdict === 'none') return;
     if (verdict === 'ok') {
+      // The upstream asked for the 429 cooldown: an answer to a request sent before it does not
+      // end it; only the probe after it does.
+      if (!probe && state.openUntil !== 0 && state.reason === 'rate_limited') return;
       if (state.openUntil !== 0) this.deps.logger?.info('route recovered', { route });
       state.failures = 0;
       state.openUntil = 0;

@@ -7,6 +7,8 @@
 export class RouteStats {
   private readonly inFlightBy = new Map<string, number>();
   private readonly ttftBy = new Map<string, number>();
+  /** Routes that failed before they ever answered: no latency to measure, so none is known. */
+  private readonly failedUnmeasured = new Set<string>();
 
   /** `smoothing`: the weight of the newest sample (0.3: about the last five attempts count). */
   constructor(private readonly smoothing = 0.3) {}
@@ -27,6 +29,17 @@ export class RouteStats {
   recordTtft(route: string, ms: number): void {
     const previous = this.ttftBy.get(route);
     this.ttftBy.set(route, previous === undefined ? ms : previous + this.smoothing * (ms - previous));
+    this.failedUnmeasured.delete(route);
+  }
+
+  /** An attempt at `route` failed before its first token. */
+  recordFailure(route: string): void {
+    if (!this.ttftBy.has(route)) this.failedUnmeasured.add(route);
+  }
+
+  /** Tried, but it never answered: lowest_latency puts it last rather than first. */
+  failedBeforeMeasured(route: string): boolean {
+    return this.failedUnmeasured.has(route);
   }
 
   /** The smoothed time to first token; undefined until the route has answered once. */

@@ -52,6 +52,17 @@ test('lowest_latency: routes never measured first, then by smoothed time to firs
   assert.deepEqual(labels(orderRoutes('lowest_latency', [a, b, c], stats, Math.random)), ['p/b', 'p/c', 'p/a']);
 });
 
+test('lowest_latency: a route tried that never answered goes last, until it answers once', () => {
+  const stats = new RouteStats();
+  stats.recordFailure('p/a');
+  stats.recordTtft('p/b', 100);
+  assert.deepEqual(labels(orderRoutes('lowest_latency', [a, b, c], stats, Math.random)), ['p/c', 'p/b', 'p/a']);
+  stats.recordFailure('p/b');
+  assert.deepEqual(labels(orderRoutes('lowest_latency', [a, b, c], stats, Math.random)), ['p/c', 'p/b', 'p/a'], 'a measured route keeps its latency');
+  stats.recordTtft('p/a', 50);
+  assert.deepEqual(labels(orderRoutes('lowest_latency', [a, b, c], stats, Math.random)), ['p/c', 'p/a', 'p/b']);
+});
+
 test('latency is an exponentially weighted moving average: one slow answer moves it, it does not replace it', () => {
   const stats = new RouteStats(0.3);
   assert.equal(stats.latency('p/a'), undefined);

@@ -16,8 +16,9 @@ export function orderRoutes(strategy: StrategyName, routes: readonly Route[], st
     case 'least_in_flight':
       return stableSort(routes, (r) => stats.inFlight(r.label));
     case 'lowest_latency':
-      // A route never measured goes first, so that it gets measured.
-      return stableSort(routes, (r) => stats.latency(r.label) ?? -1);
+      // A route never tried goes first, so that it gets measured; one tried that never answered
+      // goes last, or it would go first forever.
+      return stableSort(routes, (r) => stats.latency(r.label) ?? (stats.failedBeforeMeasured(r.label) ? Number.POSITIVE_INFINITY : -1));
   }
 }
 

@@ -8,13 +8,13 @@ import { createLogger } from '../observability/logger.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { RedisHub } from './redis-hub.js';
 import { RedisLimiter } from './redis-limiter.js';
-import { deletePrefix, inspector, SHARED_REDIS, uniquePrefix } from './test-support/redis.js';
+import { deletePrefix, inspector, PrivateRedis, SHARED_REDIS, uniquePrefix } from './test-support/redis.js';
 
 const prefix = uniquePrefix();
 after(() => deletePrefix(SHARED_REDIS, prefix));
 
-async function instance(t: TestContext, leaseTtlMs = 30_000): Promise<{ hub: RedisHub; leases: LeaseKeeper; limiter: RedisLimiter }> {
-  const hub = new RedisHub({ url: `${SHARED_REDIS}?prefix=${prefix}`, logger: createLogger('silent'), outageEffect: 'test' });
+async function instance(t: TestContext, leaseTtlMs = 30_000, url = `${SHARED_REDIS}?prefix=${prefix}`): Promise<{ hub: RedisHub; leases: LeaseKeeper; limiter: RedisLimiter }> {
+  const hub = new RedisHub({ url, logger: createLogger('silent'), outageEffect: 'test' });
   const leases = new LeaseKeeper(hub, leaseTtlMs);
   t.after(async () => {
     leases.stop();
@@ -84,4 +84,32 @@ test('bucket keys expire once they would be full again; nothing is left behind',
   const ttl = await direct.pttl(`${prefix}bucket:${key}`);
   // 300 of 600 refill in 30 s, plus a second of margin.
   assert.ok(ttl > 29_000 && ttl <= 31_000, String(ttl));
+});
+
+test('a finish that fails in a Redis blip (SIGSTOP) is replayed: the slot and the refund come back long before the lease TTL', async (t) => {
+  const server = await PrivateRedis.start();
+  t.after(async () => {
+    server.resume();
+    await server.stop();
+  });
+  const { limiter } = await instance(t, 30_000, server.url);
+  const slot = { key: 'blip', max: 1 };
+  const tokens = { key: 'blip-tpm', perMinute: 60_000, amount: 50_000 };
+  const held = await limiter.take({ buckets: [tokens], slot });
+  assert.ok(held.ok);
+
+  server.pause();
+  held.grant.finish([1_000]); // 49,000 tokens to refund, the slot to give back: the call times out
+  await sleep(600);
+  server.resume();
+
+  const deadline = Date.now() + 5000;
+  let again = await limiter.take({ buckets: [{ ...tokens, amount: 1 }], slot });
+  while (!again.ok && Date.now() < deadline) {
+    await sleep(100);
+    again = await limiter.take({ buckets: [{ ...tokens, amount: 1 }], slot });
+  }
+  assert.ok(again.ok, 'the slot was given back once Redis answered again');
+  // 60,000 - 50,000 + 49,000 refunded - 1, plus a few seconds of refill (capped at 60,000).
+  assert.ok((again.buckets[0]?.remaining ?? 0) >= 58_999, String(again.buckets[0]?.remaining));
 });

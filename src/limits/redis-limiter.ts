@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import { finishScript, takeScript } from './limiter-scripts.js';
+import { takeScript } from './limiter-scripts.js';
 import type { LeaseKeeper, Lease } from './lease-keeper.js';
 import type { BucketView, Grant, Limiter, TakeRequest, TakeResult } from './limiter.js';
+import { PendingFinishes } from './pending-finishes.js';
 import type { RedisHub } from './redis-hub.js';
 import { integers } from './redis-script.js';
 
@@ -12,11 +13,15 @@ import { integers } from './redis-script.js';
  * the caller applies the outage policy (outage-policy.ts).
  */
 export class RedisLimiter implements Limiter {
+  private readonly finishes: PendingFinishes;
+
   constructor(
     private readonly hub: RedisHub,
     private readonly leases: LeaseKeeper,
-    private readonly logger?: Logger,
-  ) {}
+    logger?: Logger,
+  ) {
+    this.finishes = new PendingFinishes(hub, leases.ttlMs, logger);
+  }
 
   async take(request: TakeRequest): Promise<TakeResult> {
     const { buckets, slot } = request;
@@ -36,7 +41,9 @@ export class RedisLimiter implements Limiter {
     return { ok: true, buckets: views, grant: this.grant(request, keys, lease) };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.finishes.stop();
+  }
 
   private grant(request: TakeRequest, keys: string[], lease: Lease | undefined): Grant {
     let finished = false;
@@ -48,9 +55,8 @@ export class RedisLimiter implements Limiter {
         const refunds = request.buckets.map((b, i) => b.amount - (used[i] ?? b.amount));
         if (lease === undefined && refunds.every((r) => r === 0)) return;
         const args = [request.buckets.length, lease === undefined ? 0 : 1, lease?.member ?? '', ...request.buckets.flatMap((b, i) => [b.perMinute, refunds[i] ?? 0])];
-        // Not awaited: the request is over. If Redis fails now the slot lapses with its lease and
-        // the refund is lost (the limit errs on the strict side).
-        void (async () => finishScript.run(this.hub.redis, keys, args))().catch((error: unknown) => this.logger?.debug('rate limit: reconcile failed', { error }));
+        // Not awaited: the request is over. If Redis fails now, it is replayed once Redis answers.
+        void this.finishes.run(keys, args);
       },
     };
   }

@@ -1,5 +1,5 @@
 import type { Provider } from '../../providers/provider.js';
-import type { Exchange } from '../exchange.js';
+import type { AttemptPlan, Exchange } from '../exchange.js';
 import { openAiDialect } from '../openai-dialect.js';
 import type { ResponseSink } from '../response-sink.js';
 import type { Route } from '../route-table.js';
@@ -89,15 +89,26 @@ export function fakeRoute(label: string, options: { weight?: number; tpm?: numbe
   };
 }
 
-/** An OpenAI-protocol exchange with a fixed prompt estimate; plans are never asked for. */
-export function fakeExchange(promptTokens = 10, maxTokens = 0): Exchange {
+/** A plan for a scripted attempt: the loop only hands it on, nothing reads it. */
+const unreadPlan: AttemptPlan = {
+  body: '{}',
+  translator: () => {
+    throw new Error('not used');
+  },
+  unary: () => {
+    throw new Error('not used');
+  },
+};
+
+/** An OpenAI-protocol exchange with a fixed prompt estimate; `plan` may refuse some routes. */
+export function fakeExchange(promptTokens = 10, maxTokens = 0, plan: (route: Route) => Promise<AttemptPlan> = async () => unreadPlan): Exchange {
   return {
     protocol: 'openai-chat',
     model: 'm',
     stream: false,
     dialect: openAiDialect,
     keepAliveFrame: ': keep-alive\n\n',
-    plan: () => Promise.reject(new Error('not used')),
+    plan,
     estimatePromptTokens: async () => promptTokens,
     maxOutputTokens: (fallback) => (maxTokens > 0 ? maxTokens : fallback),
   };
