@@ -150,6 +150,10 @@ export class RedisHub {
     const client = new Client({
       ...this.connection,
       enableOfflineQueue: false,
+      // Commands issued in the same tick go out in one write: on loopback each write(2) of a
+      // separate command cost more CPU than the script it ran (profiled: a quarter of the
+      // gateway's time at 900 req/s with two script calls per request).
+      enableAutoPipelining: true,
       commandTimeout: this.options.commandTimeoutMs ?? 300,
       connectTimeout: 2_000,
       // A command caught by a dropped connection fails now rather than waiting for a reconnect.
