@@ -12,8 +12,13 @@ import { integers } from './redis-script.js';
  * take is one script call (limiter-scripts.ts). Its rejection means Redis could not answer:
  * the caller applies the outage policy (outage-policy.ts).
  */
+/** How long a finished request's refund and slot release may wait to share a write with the next take. */
+const FINISH_DELAY_MS = 20;
+
 export class RedisLimiter implements Limiter {
   private readonly finishes: PendingFinishes;
+  private deferred: Array<[string[], Array<string | number>]> = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly hub: RedisHub,
@@ -24,6 +29,9 @@ export class RedisLimiter implements Limiter {
   }
 
   async take(request: TakeRequest): Promise<TakeResult> {
+    // Finishes waiting to be sent go first, in this tick: auto-pipelining puts them in the same
+    // socket write as this take, and Redis applies the refunds before it.
+    this.flush();
     const { buckets, slot } = request;
     const keys = buckets.map((b) => this.hub.key('bucket', b.key));
     if (slot !== undefined) keys.push(this.hub.key('slots', slot.key));
@@ -42,7 +50,32 @@ export class RedisLimiter implements Limiter {
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.finishes.stop();
+  }
+
+  /**
+   * A finish is sent with the next take, or after FINISH_DELAY_MS when none comes: one socket
+   * write per request instead of two (a write to loopback Redis cost more of the gateway's CPU
+   * than anything else on the path). Delaying a refund or a slot release can only make the limits
+   * stricter for those milliseconds, never let more through.
+   */
+  private defer(keys: string[], args: Array<string | number>): void {
+    this.deferred.push([keys, args]);
+    if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), FINISH_DELAY_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.deferred.length === 0) return;
+    const due = this.deferred;
+    this.deferred = [];
+    // Not awaited: the requests are over. If Redis fails now, they are replayed once it answers.
+    for (const [keys, args] of due) void this.finishes.run(keys, args);
   }
 
   private grant(request: TakeRequest, keys: string[], lease: Lease | undefined): Grant {
@@ -55,8 +88,7 @@ export class RedisLimiter implements Limiter {
         const refunds = request.buckets.map((b, i) => b.amount - (used[i] ?? b.amount));
         if (lease === undefined && refunds.every((r) => r === 0)) return;
         const args = [request.buckets.length, lease === undefined ? 0 : 1, lease?.member ?? '', ...request.buckets.flatMap((b, i) => [b.perMinute, refunds[i] ?? 0])];
-        // Not awaited: the request is over. If Redis fails now, it is replayed once Redis answers.
-        void this.finishes.run(keys, args);
+        this.defer(keys, args);
       },
     };
   }
