@@ -3,6 +3,7 @@ import type { Usage } from '../core/usage.js';
 import type { GeneratedText } from '../protocols/generated-sample.js';
 import { respondError, type ErrorDialect } from './respond-error.js';
 import type { ResponseSink } from './response-sink.js';
+import { retryHints } from './retry-hints.js';
 import { inBandStatus } from './retry-policy.js';
 import type { Route } from './route-table.js';
 
@@ -73,13 +74,9 @@ export function combineFailures(model: string, failures: GatewayError[]): Gatewa
 const retryStatuses = new Set([429, 503, 529]);
 /** Retry-After when neither the upstream nor a cooldown says more. */
 const defaultRetryWaitMs = 1000;
-/** The SDKs ignore a Retry-After over 60 s (and then retry at once, with their own short backoff). */
-const maxRetryWaitMs = 60_000;
-
 /** `error` with Retry-After (whole seconds, 1..60) and retry-after-ms for `waitMs`, clamped. */
 function withRetryHint(error: GatewayError, waitMs: number): GatewayError {
-  const ms = Math.min(maxRetryWaitMs, Math.max(1, Math.ceil(waitMs)));
-  return amended(error, { retryAfter: String(Math.ceil(ms / 1000)), retryAfterMs: String(ms) });
+  return amended(error, retryHints(waitMs));
 }
 
 /** A copy of `error` with some of its parts replaced (errors are immutable). */

@@ -7,7 +7,8 @@ import type { ClientKey } from './authenticate.js';
 import type { Exchange } from './exchange.js';
 import { openAiDialect } from './openai-dialect.js';
 import { RateLimitAdmission } from './rate-limit-admission.js';
-import { formatReset, retryHints } from './rate-limit-error.js';
+import { formatReset } from './rate-limit-error.js';
+import { retryHints } from './retry-hints.js';
 
 function exchange(prompt: number, maxTokens: number | undefined): Exchange {
   return {
@@ -92,7 +93,8 @@ test('TPM: a request larger than the whole limit is refused at once, with no poi
 });
 
 function tokenizerlessAdmission(tpm: number) {
-  const admission = new RateLimitAdmission({ limiter: new MemoryLimiter() });
+  // A fixed clock: the bucket must not refill between the take and the reading of what it took.
+  const admission = new RateLimitAdmission({ limiter: new MemoryLimiter({ now: () => 1_000_000 }) });
   const key: ClientKey = { name: 'sized', limits: { tpm } };
   const tokenizerless = { ...exchange(0, 500), estimatePromptTokens: () => Promise.reject(new Error('the tokenizer must not run')) };
   return (body: string) => admission.admit({ key, exchange: tokenizerless, model: { name: 'm', routes: [] }, body: Buffer.from(body) });

@@ -1,11 +1,9 @@
 import { GatewayError } from '../core/gateway-error.js';
 import type { BucketView } from '../limits/limiter.js';
+import { MAX_RETRY_MS, retryHints } from './retry-hints.js';
 
 /** Which limit a bucket stands for. */
 export type LimitType = 'requests' | 'tokens';
-
-/** The SDKs ignore a Retry-After above 60 s (and fall back to their own backoff). */
-const MAX_RETRY_MS = 60_000;
 
 /** A duration the way OpenAI writes `x-ratelimit-reset-*`: "20ms", "1s", "1.5s", "6m0s". */
 export function formatReset(ms: number): string {
@@ -25,12 +23,6 @@ export function rateLimitHeaders(buckets: ReadonlyArray<{ type: LimitType; view:
     headers[`x-ratelimit-reset-${type}`] = formatReset(view.resetMs);
   }
   return headers;
-}
-
-/** `Retry-After` (whole seconds, 1..60) and `retry-after-ms` (the SDKs prefer it) for a wait. */
-export function retryHints(waitMs: number): { retryAfter: string; retryAfterMs: string } {
-  const ms = Math.min(MAX_RETRY_MS, Math.max(1, Math.ceil(waitMs)));
-  return { retryAfter: String(Math.min(60, Math.max(1, Math.ceil(ms / 1000)))), retryAfterMs: String(ms) };
 }
 
 /** "1.2s", "45s": how OpenAI's messages say when to try again. */

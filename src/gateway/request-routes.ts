@@ -1,6 +1,7 @@
 import { GatewayError } from '../core/gateway-error.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from './budget.js';
 import type { Exchange } from './exchange.js';
+import { retryHints } from './retry-hints.js';
 import type { CoolingReason } from './route-health.js';
 import type { Route } from './route-table.js';
 import type { Routing } from './routing.js';
@@ -85,13 +86,13 @@ export class RequestRoutes {
     const skips = [...this.skips.entries()].sort((a, b) => a[1].until - b[1].until);
     const soonest = skips[0];
     if (soonest === undefined) return undefined;
-    const waitMs = Math.min(60_000, Math.max(1, Math.ceil(soonest[1].until - this.routing.clock.now())));
+    const hints = retryHints(soonest[1].until - this.routing.clock.now());
+    const waitMs = Number(hints.retryAfterMs);
     const rateLimited = this.isRateLimit(soonest[0], soonest[1]);
     const why = skips.map(([label, skip]) => `${label}: ${describeSkip(skip, this.routing.health.describe(label)?.lastError)}`).join('; ');
     const message = rateLimited
       ? `Every route of model '${model}' is rate limited (${why}). Retry after ${Math.ceil(waitMs / 1000)} s.`
       : `Every route of model '${model}' is cooling down after failures (${why}). Retry after ${Math.ceil(waitMs / 1000)} s.`;
-    const hints = { retryAfter: String(Math.ceil(waitMs / 1000)), retryAfterMs: String(waitMs) };
     // An upstream's 429 is its deployment quota too. Rendered like OpenAI's own 429 (type
     // "requests", code rate_limit_exceeded); Anthropic clients get rate_limit_error.
     if (rateLimited) return new GatewayError('route_quota_exceeded', message, { limitType: 'requests', ...hints });
