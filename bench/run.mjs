@@ -40,6 +40,13 @@
 //                                                Not with --calibrate (a forwarder cannot translate).
 //   --quiet-wait=S        [BENCH_QUIET_WAIT]     before each measured run, wait up to S s (default 3) for
 //                                                other processes to use < 0.15 cores; 0 = don't wait
+//   --limits=off|memory|redis [BENCH_LIMITS]     the bench key's rate limits (default off): memory = rpm,
+//                                                tpm and max_concurrent set far above the load, so each
+//                                                request takes and settles them but none is refused;
+//                                                redis = the same through a private redis-server (no
+//                                                persistence) pinned with the load generator to CPU 0,
+//                                                as Redis on another host would not share Sluice's core.
+//                                                Its CPU is reported and not counted as "other load".
 //   --port=N              [BENCH_PORT]           Sluice's port (default: a free one)
 //   --no-pin              [BENCH_PIN=0]          do not use taskset
 //   --out=FILE            [BENCH_OUT]            results file (default bench/results/<timestamp>.json)
@@ -53,7 +60,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir, cpus, loadavg, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSeconds, statusKb, resetPeakRss, machineBusySeconds, startChild, stopChild, stopAllChildren, killAllChildrenNow, removeOnCrash } from './proc.mjs';
 import { summarise, formatReport, NOISY } from './report.mjs';
@@ -72,7 +79,7 @@ function opt(name, env, def) {
   if (a !== undefined) return a.includes('=') ? a.slice(a.indexOf('=') + 1) : 'true';
   return process.env[env] !== undefined && process.env[env] !== '' ? process.env[env] : def;
 }
-const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'translate', 'quiet-wait', 'port', 'no-pin', 'out', 'strict', 'help'];
+const known = ['repeats', 'modes', 'concurrencies', 'requests', 'max-seconds', 'warmup', 'chunks', 'pace', 'prompt-bytes', 'no-usage', 'gateway-cmd', 'calibrate', 'translate', 'quiet-wait', 'limits', 'port', 'no-pin', 'out', 'strict', 'help'];
 for (const a of process.argv.slice(2)) {
   if (!known.includes(a.replace(/^--/, '').split('=')[0])) { console.error(`run.mjs: unknown option ${a} (see the header of bench/run.mjs)`); process.exit(2); }
 }
@@ -95,6 +102,7 @@ const O = {
   calibrate: opt('calibrate', 'BENCH_CALIBRATE', 'false') === 'true',
   translate: opt('translate', 'BENCH_TRANSLATE', 'false') === 'true',
   quietWait: Number(opt('quiet-wait', 'BENCH_QUIET_WAIT', '3')),
+  limits: opt('limits', 'BENCH_LIMITS', 'off'),
   port: Number(opt('port', 'BENCH_PORT', '0')),
   pin: opt('no-pin', 'BENCH_NO_PIN', 'false') !== 'true' && process.env.BENCH_PIN !== '0',
   out: opt('out', 'BENCH_OUT', ''),
@@ -105,6 +113,8 @@ if (!(O.repeats >= 1)) bad('--repeats must be >= 1');
 if (!O.modes.every((m) => m === 'stream' || m === 'nonstream')) bad('--modes takes stream and/or nonstream');
 if (!O.concurrencies.every((c) => Number.isInteger(c) && c >= 1)) bad('--concurrencies takes positive integers');
 if (O.calibrate && O.translate) bad('--calibrate and --translate cannot be combined: a TCP forwarder cannot translate OpenAI to Anthropic');
+if (!['off', 'memory', 'redis'].includes(O.limits)) bad('--limits takes off, memory or redis');
+if (O.limits !== 'off' && O.calibrate) bad('--limits and --calibrate cannot be combined: a TCP forwarder has no limits');
 if (O.calibrate) O.gatewayCmd = `${process.execPath} ${join(BENCH, 'forwarder.mjs')} --port={port} --upstream-port={upstream_port}`;
 if (!(O.maxSeconds > 0 && O.chunks >= 1)) bad('--max-seconds and --chunks must be positive');
 function requestsFor(c) {
@@ -159,6 +169,33 @@ async function getJson(url) {
   return { status: res.status, body: await res.text() };
 }
 
+// --limits=redis: a private redis-server beside the load generator, so the figures are not
+// disturbed by (and do not disturb) the machine's own Redis, and Redis never runs on Sluice's core.
+let redis = null;
+async function startRedis() {
+  const port = await freePort();
+  const [cmd, args] = pinned(CPU_CLIENT, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const child = startChild(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    if (exited(child)) throw new Error(`redis-server exited (code ${child.exitCode}); is it installed?`);
+    if (Date.now() > until) throw new Error('redis-server did not answer PING within 10 s');
+    if (await redisPing(port)) return { child, pid: child.pid, port };
+    await sleep(100);
+  }
+}
+
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.setTimeout(1000, () => { socket.destroy(); resolve(false); });
+    socket.once('data', (d) => { socket.destroy(); resolve(String(d).startsWith('+PONG')); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const redisCpu = () => (redis ? cpuSeconds(redis.pid) : 0);
+
 async function startUpstream(protocol) {
   const [cmd, args] = pinned(CPU_CLIENT, process.execPath, [join(BENCH, 'upstream.mjs'), '--port=0', `--protocol=${protocol}`, `--chunks=${O.chunks}`, `--pace=${O.pace}`, ...(O.calibrate ? [] : [`--api-key=${UPSTREAM_KEY}`]), '--exit-on-stdin-end']);
   const child = startChild(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -190,12 +227,15 @@ async function startGateway(port, upstreamPort) {
       ? ['    kind: anthropic', `    base_url: http://127.0.0.1:${upstreamPort}`]
       : ['    kind: openai', `    base_url: http://127.0.0.1:${upstreamPort}/v1`]),
     `    api_key: ${UPSTREAM_KEY}`,
+    ...(redis ? [`redis: 'redis://127.0.0.1:${redis.port}/?prefix=bench:'`] : []),
     'models:',
     `  ${MODEL}:`,
     `    routes: [bench/${MODEL}]`,
     'keys:',
     '  - name: bench',
     `    key: ${CLIENT_KEY}`,
+    // Far above what the load can reach: every request is taken and settled, none refused.
+    ...(O.limits === 'off' ? [] : ['    rpm: 100000000', '    tpm: 1000000000000', '    max_concurrent: 100000']),
     '',
   ].join('\n'));
   const log = join(tmp, 'gateway.log');
@@ -223,10 +263,10 @@ async function waitForQuiet() {
   const until = performance.now() + O.quietWait * 1000;
   let other = 0;
   do {
-    const b0 = machineBusySeconds(), g0 = cpuSeconds(gateway.pid), u0 = upstreamsCpu(), t0 = performance.now();
+    const b0 = machineBusySeconds(), g0 = cpuSeconds(gateway.pid), u0 = upstreamsCpu(), r0 = redisCpu(), t0 = performance.now();
     await sleep(300);
     const dt = (performance.now() - t0) / 1000;
-    other = (machineBusySeconds() - b0 - (cpuSeconds(gateway.pid) - g0) - (upstreamsCpu() - u0)) / dt;
+    other = (machineBusySeconds() - b0 - (cpuSeconds(gateway.pid) - g0) - (upstreamsCpu() - u0) - (redisCpu() - r0)) / dt;
     if (other < QUIET) return 0;
   } while (performance.now() < until);
   return other;
@@ -262,11 +302,11 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
     if (msg?.phase === 'measure-start' && measure) {
       m.hwmReset = resetPeakRss(gateway.pid);
       m.up0 = await upstreamStats(t.upstream, true);
-      m.busy0 = machineBusySeconds(); m.gw0 = cpuSeconds(gateway.pid); m.upCpu0 = upstreamsCpu();
+      m.busy0 = machineBusySeconds(); m.gw0 = cpuSeconds(gateway.pid); m.upCpu0 = upstreamsCpu(); m.redis0 = redisCpu();
       m.t0 = performance.now();
     } else if (msg?.phase === 'measure-end' && measure) {
       m.t1 = performance.now();
-      m.gw1 = cpuSeconds(gateway.pid); m.upCpu1 = upstreamsCpu(); m.busy1 = machineBusySeconds();
+      m.gw1 = cpuSeconds(gateway.pid); m.upCpu1 = upstreamsCpu(); m.redis1 = redisCpu(); m.busy1 = machineBusySeconds();
       m.hwmKb = statusKb(gateway.pid, 'VmHWM'); m.rssKb = statusKb(gateway.pid, 'VmRSS');
       m.up1 = await upstreamStats(t.upstream);
     }
@@ -290,7 +330,8 @@ async function runLoad({ target, mode, c, requests, warmup, maxSeconds, label, m
       inflight_peak: m.up1.inflight_peak, new_connections: m.up1.connections - m.up0.connections, cpu_s: m.upCpu1 - m.upCpu0,
     } : null,
     // CPU used by everything else on the machine, in cores: the noise in this measurement
-    other_cores: Math.max(0, (m.busy1 - m.busy0) - gwCpu - (m.upCpu1 - m.upCpu0) - load.client_cpu_s) / wall,
+    ...(redis ? { redis_cpu_s: m.redis1 - m.redis0 } : {}),
+    other_cores: Math.max(0, (m.busy1 - m.busy0) - gwCpu - (m.upCpu1 - m.upCpu0) - (m.redis1 - m.redis0) - load.client_cpu_s) / wall,
   };
 }
 
@@ -304,6 +345,10 @@ const PATHS = O.translate
   : '';
 console.log(`sluice bench: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, pinning ${O.pin ? `upstream+load CPU ${CPU_CLIENT}, gateway CPU ${CPU_GATEWAY}` : 'off'}`);
 if (PATHS) console.log(PATHS);
+if (O.limits === 'redis') {
+  try { redis = await startRedis(); } catch (e) { await shutdown(1, e.message); }
+  console.log(`redis-server pid ${redis.pid} :${redis.port} (--limits=redis)`);
+}
 upstream = await startUpstream(O.translate ? 'anthropic' : 'openai');
 directUpstream = O.translate ? await startUpstream('openai') : upstream;
 const port = O.port || (await freePort());
@@ -356,6 +401,7 @@ for (const mode of O.modes) {
           `${l.errors ? ` ERR ${JSON.stringify(l.error_kinds)}` : ''} ${l.rps} req/s${l.chunks_per_s !== null ? ` ${l.chunks_per_s} chunks/s` : ''}` +
           ` ttft p50 ${l.ttft_ms.p50} p99 ${l.ttft_ms.p99} ms` +
           (target === 'sluice' ? ` | Sluice cpu ${r.gateway.cpu_s.toFixed(2)} s, peak rss ${r.gateway.peak_rss_mib.toFixed(1)} MiB` : '') +
+          (target === 'sluice' && r.redis_cpu_s !== undefined ? ` | redis cpu ${r.redis_cpu_s.toFixed(2)} s` : '') +
           (target === 'sluice' && mode === 'stream' && r.upstream ? ` | upstream peak in-flight ${r.upstream.inflight_peak}` : '') +
           (r.upstream && r.upstream.requests !== l.completed ? ` | upstream saw ${r.upstream.requests} requests for ${l.completed}` : '') +
           (r.other_cores > NOISY ? ` | other load ${r.other_cores.toFixed(2)} cores` : ''));
@@ -366,7 +412,7 @@ for (const mode of O.modes) {
 }
 
 const summary = summarise(phases);
-const description = `${PATHS ? `${PATHS}.\n` : ''}direct vs ${O.calibrate ? 'zero-work TCP forwarder (--calibrate; "Sluice" columns are the forwarder)' : O.gatewayCmd ? `--gateway-cmd (${O.gatewayCmd})` : O.translate ? 'Sluice translating OpenAI -> Anthropic' : 'Sluice'} on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
+const description = `${PATHS ? `${PATHS}.\n` : ''}direct vs ${O.calibrate ? 'zero-work TCP forwarder (--calibrate; "Sluice" columns are the forwarder)' : O.gatewayCmd ? `--gateway-cmd (${O.gatewayCmd})` : O.translate ? 'Sluice translating OpenAI -> Anthropic' : 'Sluice'}${O.limits === 'off' ? '' : ` with limits ${O.limits === 'redis' ? 'in Redis (private redis-server on CPU 0)' : 'in memory'}`} on loopback; ${O.chunks} chunks/reply, pace ${O.pace}, prompt ${O.promptBytes} B, include_usage ${O.usage}; ` +
   `${O.repeats} repeat(s) per level, <= ${O.maxSeconds} s per phase; ${O.pin ? `upstream+load on CPU ${CPU_CLIENT}, Sluice on CPU ${CPU_GATEWAY}` : 'not pinned'}`;
 console.log(`\n${formatReport(summary, { note: description })}`);
 

@@ -194,3 +194,28 @@ test('a second outage reloads the spend from the ledger: costs settled through R
   await assert.rejects(admit(open.budgets, key, 50), (error: unknown) => error instanceof GatewayError && error.code === 'insufficient_quota');
   assert.deepEqual(open.budgets.committed(key.id, 'day'), { spent: 600_000, reserved: 0 });
 });
+
+test('a settlement lost in a Redis blip also releases its reservation once Redis answers, not when its lease lapses', async (t) => {
+  const server = await PrivateRedis.start();
+  t.after(async () => {
+    server.resume();
+    await server.stop();
+  });
+  const ledger = new FakeLedger(0);
+  const open = await instance(t, { url: server.url, ledger, outage: 'open' });
+  const key = storedKey('key_blip', 1_000_000);
+  const big = await admit(open.budgets, key, 60); // reserves 600,000 of 1,000,000
+  server.pause();
+  big.settle({ costNanoUsd: 10_000, tokens: 1 }); // times out: kept
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  server.resume();
+  const direct = inspector(server.url);
+  t.after(() => direct.disconnect());
+  const spent = `sluice:budget:key_blip:day:${periodStart('day', Date.now())}:spent`;
+  const deadline = Date.now() + 5000;
+  while ((await direct.get(spent)) !== '10000' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await direct.get(spent), '10000');
+  // 10,000 spent + 600,000 for this one fits; the lost settlement's 600,000 would not (lease TTL: 30 s).
+  const again = await admit(open.budgets, key, 60);
+  again.settle({ costNanoUsd: 0, tokens: 0 });
+});

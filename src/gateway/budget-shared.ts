@@ -28,7 +28,7 @@ const MAX_OWED = 10_000;
  * reach Redis (an outage) are kept and added once it is back.
  */
 export class SharedBudgetBook {
-  private owed: Array<{ scope: BudgetScope; cost: number }> = [];
+  private owed: Array<{ scope: BudgetScope; cost: number; reservation?: BudgetReservation | undefined }> = [];
   private readonly seeding = new Map<string, Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -55,9 +55,14 @@ export class SharedBudgetBook {
     this.oweIn(this.scope(keyId, period), cost);
   }
 
-  private oweIn(scope: BudgetScope, cost: number): void {
-    if (cost <= 0 || this.owed.length >= MAX_OWED) return;
-    this.owed.push({ scope, cost });
+  /**
+   * `reservation`: the settlement that failed was also to release it. Replaying the release frees
+   * the budget it holds at once, rather than when its lease lapses (30 s); removing it twice is
+   * harmless.
+   */
+  private oweIn(scope: BudgetScope, cost: number, reservation?: BudgetReservation): void {
+    if ((cost <= 0 && reservation === undefined) || this.owed.length >= MAX_OWED) return;
+    this.owed.push({ scope, cost, reservation });
     // A server that hung and came back without a reconnection announces nothing: retry meanwhile.
     if (this.retryTimer === undefined) {
       this.retryTimer = setInterval(() => {
@@ -82,7 +87,7 @@ export class SharedBudgetBook {
         const current = this.scope(key.id, key.budgetPeriod);
         void this.settle(reservation, current, costNanoUsd).catch((error: unknown) => {
           this.options.logger?.debug('budget: settle in redis failed; kept until it is back', { error });
-          this.oweIn(current, costNanoUsd);
+          this.oweIn(current, costNanoUsd, reservation);
         });
       },
     };
@@ -116,7 +121,7 @@ export class SharedBudgetBook {
   private async payOwed(): Promise<void> {
     const owed = this.owed;
     this.owed = [];
-    await Promise.all(owed.map(({ scope, cost }) => this.options.budget.settle(undefined, scope, cost).catch(() => this.oweIn(scope, cost))));
+    await Promise.all(owed.map(({ scope, cost, reservation }) => this.options.budget.settle(reservation, scope, cost).catch(() => this.oweIn(scope, cost, reservation))));
   }
 
   private scope(keyId: string, period: BudgetPeriod): BudgetScope {

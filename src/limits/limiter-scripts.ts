@@ -31,17 +31,23 @@ end
 
 /**
  * KEYS: n bucket keys, then the slot key when there is a slot.
- * ARGV: n, hasSlot (0|1), slotMax, leaseId, leaseTtlMs, then perMinute and amount per bucket.
+ * ARGV: n, hasSlot (0|1), slotMax, leaseId, leaseTtlMs, extraSlotsWanted, then per bucket
+ *       perMinute, amount, giveBack, extraWanted; then the slot members given back.
+ * giveBack is what this instance held of the bucket (local-allowance.ts; negative: what it owes),
+ * applied first whatever the outcome, like the members given back. Extras are granted only from
+ * the half of a bucket above half full, and slots only up to half of max: below that, every
+ * request is decided here, one at a time, so a limit that is nearly reached stays exact.
  * Reply: {ok, blockedKind (0 none, 1 bucket, 2 slot), blockedIndex (1-based), retryAfterMs,
- *         then remaining and resetMs per bucket (after the take when ok, as found otherwise)}.
+ *         extraSlots, then remaining, resetMs and extra per bucket (after the take when ok)}.
  */
 export const takeScript = new RedisScript(`${clock}
 local n = tonumber(ARGV[1])
 local levels = {}
 local kind, index, wait = 0, 0, 0
 for i = 1, n do
-  local cap, amount = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
-  local level = level_of(KEYS[i], cap)
+  local b = 3 + 4 * i
+  local cap, amount, back = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+  local level = math.min(cap, level_of(KEYS[i], cap) + back)
   levels[i] = level
   if level < amount then
     local w = math.ceil((amount - level) * 60000 / cap)
@@ -49,44 +55,63 @@ for i = 1, n do
   end
 end
 local slot = KEYS[n + 1]
-if kind == 0 and ARGV[2] == '1' then
-  redis.call('ZREMRANGEBYSCORE', slot, '-inf', now)
-  if redis.call('ZCARD', slot) >= tonumber(ARGV[3]) then kind, wait = 2, ${SLOT_RETRY_MS} end
+local extraSlots = 0
+if ARGV[2] == '1' then
+  if #ARGV >= 7 + 4 * n then redis.call('ZREM', slot, unpack(ARGV, 7 + 4 * n, #ARGV)) end
+  if kind == 0 then
+    local max = tonumber(ARGV[3])
+    redis.call('ZREMRANGEBYSCORE', slot, '-inf', now)
+    local held = redis.call('ZCARD', slot)
+    if held >= max then
+      kind, wait = 2, ${SLOT_RETRY_MS}
+    else
+      extraSlots = math.max(0, math.min(tonumber(ARGV[6]), math.floor(max / 2) - held - 1))
+    end
+  end
 end
+local extras = {}
 local ok = 0
-if kind == 0 then
-  ok = 1
-  for i = 1, n do
-    local cap, amount = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
-    levels[i] = levels[i] - amount
-    if amount ~= 0 then store(KEYS[i], cap, levels[i]) end
-  end
-  if ARGV[2] == '1' then
-    local ttl = tonumber(ARGV[5])
-    redis.call('ZADD', slot, now + ttl, ARGV[4])
-    redis.call('PEXPIRE', slot, ttl)
-  end
-end
-local reply = {ok, kind, index, wait}
+if kind == 0 then ok = 1 end
 for i = 1, n do
-  local cap = tonumber(ARGV[4 + 2 * i])
+  local b = 3 + 4 * i
+  local cap, amount, back, want = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local extra = 0
+  if ok == 1 then
+    extra = math.max(0, math.min(want, math.floor(levels[i] - amount - cap / 2)))
+    levels[i] = levels[i] - amount - extra
+  end
+  extras[i] = extra
+  if back ~= 0 or (ok == 1 and amount + extra ~= 0) then store(KEYS[i], cap, levels[i]) end
+end
+if ok == 1 and ARGV[2] == '1' then
+  local ttl = tonumber(ARGV[5])
+  redis.call('ZADD', slot, now + ttl, ARGV[4])
+  for j = 1, extraSlots do redis.call('ZADD', slot, now + ttl, ARGV[4] .. ':' .. j) end
+  redis.call('PEXPIRE', slot, ttl)
+end
+local reply = {ok, kind, index, wait, extraSlots}
+for i = 1, n do
+  local cap = tonumber(ARGV[3 + 4 * i])
   reply[#reply + 1] = math.max(0, math.floor(levels[i]))
   reply[#reply + 1] = reset_ms(levels[i], cap)
+  reply[#reply + 1] = extras[i]
 end
 return reply
 `);
 
 /**
- * KEYS: n bucket keys, then the slot key when there is a slot.
- * ARGV: n, hasSlot (0|1), leaseId, then perMinute and refund per bucket (negative: a charge).
+ * Refunds (negative: charges) and slot releases: a finished request, or what an instance hands
+ * back of its allowance.
+ * KEYS: n bucket keys, then the slot key when members are given back.
+ * ARGV: n, then perMinute and refund per bucket, then the members given back.
  */
 export const finishScript = new RedisScript(`${clock}
 local n = tonumber(ARGV[1])
 for i = 1, n do
-  local cap, refund = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+  local cap, refund = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   if refund ~= 0 then store(KEYS[i], cap, math.min(cap, level_of(KEYS[i], cap) + refund)) end
 end
-if ARGV[2] == '1' then redis.call('ZREM', KEYS[n + 1], ARGV[3]) end
+if #ARGV >= 2 + 2 * n then redis.call('ZREM', KEYS[n + 1], unpack(ARGV, 2 + 2 * n, #ARGV)) end
 return 1
 `);
 

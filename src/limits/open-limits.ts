@@ -66,6 +66,8 @@ export function openLimits(options: LimitsOptions): Limits {
       await hub.whenReady(START_WAIT_MS);
     },
     close: async () => {
+      // The limiter first: it hands back what it holds while Redis is still connected.
+      await limiter.close().catch(() => {});
       leases.stop();
       await hub.close();
     },

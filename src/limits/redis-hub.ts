@@ -59,6 +59,11 @@ export class RedisHub {
   }
 
   /** Commands can be sent now: connected, and not just seen timing out (a hung server). */
+  /** Answering, and no outage under way: what an instance may act on without asking Redis first. */
+  get healthy(): boolean {
+    return this.downSince === undefined && this.available;
+  }
+
   get available(): boolean {
     return this.client?.status === 'ready' && Date.now() >= this.suspendedUntil;
   }
