@@ -124,3 +124,28 @@ test('slots: a busy pool keeps finished slots for the next request; the window r
   const back = a.endWindow();
   assert.deepEqual(back, [{ slot: { key: 'slots:s', members: ['x1', 'x2'] } }], 'slots in use stay held');
 });
+
+test('a busy pool tops up a few slots when none is free, and holds no more than its last window had in use', () => {
+  const a = new LocalAllowances(() => 0);
+  const request = { buckets: [], slot: { key: 's', max: 1_600 } };
+  const viaRedis = (): void => {
+    const plan = a.planRemote([], 'slots:s');
+    a.settleRemote([], 'slots:s', plan, { remaining: [], extras: [], extraMembers: [], granted: true });
+  };
+  for (let i = 0; i < 40; i++) {
+    assert.equal(a.tryLocal(request, [], 'slots:s'), undefined);
+    viaRedis(); // 40 in use at once
+  }
+  a.endWindow(); // busy; the last window had 40 in use at once
+  for (let i = 0; i < 40; i++) a.release('slots:s', `m${i}`);
+  assert.equal(a.tryLocal(request, [], 'slots:s')?.member, 'm39', 'a finished request\'s slot serves the next one');
+  assert.equal(a.lowOnes([], 'slots:s').slot, undefined, '39 still free: no top-up');
+  for (let i = 0; i < 39; i++) assert.ok(a.tryLocal(request, [], 'slots:s') !== undefined);
+  assert.deepEqual(a.lowOnes([], 'slots:s').slot, { key: 'slots:s', max: 1_600, want: 10 }, 'none free: a quarter of the 40');
+  assert.equal(a.lowOnes([], 'slots:s').slot, undefined, 'one top-up at a time');
+  assert.deepEqual(a.settleTopUp('slots:s', { members: ['t1', 't2'] }), []);
+  for (let i = 0; i < 30; i++) a.release('slots:s', `m${i}`); // 10 still in use, 32 free
+  const back = a.endWindow();
+  assert.equal(back.length, 1);
+  assert.equal(back[0]?.slot?.members.length, 2, 'kept: 40 in all (10 in use + 30 free); the 2 over are handed back');
+});
