@@ -66,6 +66,27 @@ async function instance(t: TestContext, options: { url?: string; ledger: FakeLed
 const admit = (budgets: BudgetAdmission, key: StoredKey, maxTokens: number): Promise<Ticket> =>
   budgets.admit({ key: { name: key.name, id: key.id, stored: key }, exchange: exchange(maxTokens), model: { name: 'metered', routes: [] } });
 
+/** An instance (outage policy open) on a Redis of its own that the test may SIGSTOP; resumed before it stops. */
+async function pausableInstance(t: TestContext) {
+  const server = await PrivateRedis.start();
+  t.after(async () => {
+    server.resume();
+    await server.stop();
+  });
+  const open = await instance(t, { url: server.url, ledger: new FakeLedger(0), outage: 'open' });
+  return { server, open };
+}
+
+/** The key's spend counter in that Redis, read until it is `expected` (or 5 s have passed). */
+async function spentOnceItIs(t: TestContext, server: PrivateRedis, keyId: string, expected: string): Promise<string | null> {
+  const direct = inspector(server.url);
+  t.after(() => direct.disconnect());
+  const spent = `sluice:budget:${keyId}:day:${periodStart('day', Date.now())}:spent`;
+  const deadline = Date.now() + 5000;
+  while ((await direct.get(spent)) !== expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return direct.get(spent);
+}
+
 const spentKey = (id: string) => `${prefix}budget:${id}:day:${periodStart('day', Date.now())}:spent`;
 
 test('two instances share one budget: 10 concurrent requests, room for 3; settled costs free the rest', async (t) => {
@@ -141,13 +162,7 @@ test('outage: open falls back to per-instance counters and adds their costs once
 });
 
 test('a hung Redis (SIGSTOP): requests fall back after one command timeout; costs owed meanwhile are added once it answers', async (t) => {
-  const server = await PrivateRedis.start();
-  t.after(async () => {
-    server.resume();
-    await server.stop();
-  });
-  const ledger = new FakeLedger(0);
-  const open = await instance(t, { url: server.url, ledger, outage: 'open' });
+  const { server, open } = await pausableInstance(t);
   const key = storedKey('key_hung', 1_000_000);
   (await admit(open.budgets, key, 10)).settle({ costNanoUsd: 100_000, tokens: 10 });
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -162,12 +177,7 @@ test('a hung Redis (SIGSTOP): requests fall back after one command timeout; cost
   assert.ok(Date.now() - next < 100, 'Redis is skipped while it is known to hang');
 
   server.resume();
-  const direct = inspector(server.url);
-  t.after(() => direct.disconnect());
-  const spent = `sluice:budget:key_hung:day:${periodStart('day', Date.now())}:spent`;
-  const deadline = Date.now() + 5000;
-  while ((await direct.get(spent)) !== '170000' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(await direct.get(spent), '170000', 'the counter survived, and the owed cost was added to it');
+  assert.equal(await spentOnceItIs(t, server, 'key_hung', '170000'), '170000', 'the counter survived, and the owed cost was added to it');
 });
 
 test('a second outage reloads the spend from the ledger: costs settled through Redis in between are counted', async (t) => {
@@ -196,25 +206,14 @@ test('a second outage reloads the spend from the ledger: costs settled through R
 });
 
 test('a settlement lost in a Redis blip also releases its reservation once Redis answers, not when its lease lapses', async (t) => {
-  const server = await PrivateRedis.start();
-  t.after(async () => {
-    server.resume();
-    await server.stop();
-  });
-  const ledger = new FakeLedger(0);
-  const open = await instance(t, { url: server.url, ledger, outage: 'open' });
+  const { server, open } = await pausableInstance(t);
   const key = storedKey('key_blip', 1_000_000);
   const big = await admit(open.budgets, key, 60); // reserves 600,000 of 1,000,000
   server.pause();
   big.settle({ costNanoUsd: 10_000, tokens: 1 }); // times out: kept
   await new Promise((resolve) => setTimeout(resolve, 600));
   server.resume();
-  const direct = inspector(server.url);
-  t.after(() => direct.disconnect());
-  const spent = `sluice:budget:key_blip:day:${periodStart('day', Date.now())}:spent`;
-  const deadline = Date.now() + 5000;
-  while ((await direct.get(spent)) !== '10000' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(await direct.get(spent), '10000');
+  assert.equal(await spentOnceItIs(t, server, 'key_blip', '10000'), '10000');
   // 10,000 spent + 600,000 for this one fits; the lost settlement's 600,000 would not (lease TTL: 30 s).
   const again = await admit(open.budgets, key, 60);
   again.settle({ costNanoUsd: 0, tokens: 0 });

@@ -1,5 +1,5 @@
 import { SLOT_RETRY_MS } from './limiter.js';
-import { RedisScript } from './redis-script.js';
+import { integers, RedisScript } from './redis-script.js';
 
 /**
  * The Redis limiter's scripts. Each runs atomically on the server, so a take checks and updates
@@ -98,6 +98,53 @@ for i = 1, n do
 end
 return reply
 `);
+
+/** One bucket of a take call: its capacity, the units taken, given back first, and extra wanted. */
+export interface TakeBucketArgs {
+  perMinute: number;
+  amount: number;
+  giveBack: number;
+  want: number;
+}
+
+/** The slot part of a take call: max, this take's lease id, extra members wanted, free members given back. */
+export interface TakeSlotArgs {
+  max: number;
+  leaseId: string;
+  wantExtra: number;
+  giveBack: readonly string[];
+}
+
+/** takeScript's ARGV, in the order its header describes. */
+export function takeArgs(buckets: readonly TakeBucketArgs[], slot: TakeSlotArgs | undefined, leaseTtlMs: number): Array<string | number> {
+  return [buckets.length, slot === undefined ? 0 : 1, slot?.max ?? 0, slot?.leaseId ?? '', leaseTtlMs, slot?.wantExtra ?? 0,
+    ...buckets.flatMap((b) => [b.perMinute, b.amount, b.giveBack, b.want]), ...(slot?.giveBack ?? [])];
+}
+
+export interface TakeReply {
+  ok: boolean;
+  blockedKind: number;
+  /** 0-based. */
+  blockedIndex: number;
+  retryAfterMs: number;
+  buckets: Array<{ remaining: number; resetMs: number; extra: number }>;
+  /** The extra slot members granted (named as the script names them). */
+  extraMembers: string[];
+}
+
+/** takeScript's reply, for a call with `bucketCount` buckets and lease id `leaseId`. */
+export function readTake(raw: unknown, bucketCount: number, leaseId: string): TakeReply {
+  const reply = integers(raw);
+  const [ok, kind, index, wait, extraSlots = 0] = reply;
+  return {
+    ok: ok === 1,
+    blockedKind: kind ?? 0,
+    blockedIndex: (index ?? 1) - 1,
+    retryAfterMs: wait ?? 0,
+    buckets: Array.from({ length: bucketCount }, (_, i) => ({ remaining: reply[5 + 3 * i] ?? 0, resetMs: reply[6 + 3 * i] ?? 0, extra: reply[7 + 3 * i] ?? 0 })),
+    extraMembers: Array.from({ length: extraSlots }, (_, j) => `${leaseId}:${j + 1}`),
+  };
+}
 
 /**
  * Refunds (negative: charges) and slot releases: a finished request, or what an instance hands

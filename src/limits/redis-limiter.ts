@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import { takeScript } from './limiter-scripts.js';
+import { readTake, takeArgs, takeScript, type TakeReply } from './limiter-scripts.js';
 import type { LeaseKeeper, Lease } from './lease-keeper.js';
 import type { BucketView, Grant, Limiter, TakeRequest, TakeResult } from './limiter.js';
 import { LocalAllowances, WINDOW_MS, type RemotePlan } from './local-allowance.js';
 import { PendingFinishes } from './pending-finishes.js';
 import type { RedisHub } from './redis-hub.js';
-import { integers } from './redis-script.js';
 
 /**
  * Buckets and slots in Redis, shared by every instance that uses the same server and prefix. A
@@ -54,26 +53,27 @@ export class RedisLimiter implements Limiter {
     void this.flush();
     const plan = this.allowances.planRemote(keys, slotKey);
     const leaseId = randomUUID();
-    const args = [buckets.length, slot === undefined ? 0 : 1, slot?.max ?? 0, leaseId, this.leases.ttlMs, plan.wantSlots,
-      ...buckets.flatMap((b, i) => [b.perMinute, b.amount, plan.giveBack[i] ?? 0, plan.want[i] ?? 0]), ...plan.freeGiven];
-    let reply: number[];
+    const args = takeArgs(
+      buckets.map((b, i) => ({ perMinute: b.perMinute, amount: b.amount, giveBack: plan.giveBack[i] ?? 0, want: plan.want[i] ?? 0 })),
+      slot === undefined ? undefined : { max: slot.max, leaseId, wantExtra: plan.wantSlots, giveBack: plan.freeGiven },
+      this.leases.ttlMs,
+    );
+    let reply: TakeReply;
     try {
-      reply = integers(await takeScript.run(this.hub.redis, slotKey === undefined ? keys : [...keys, slotKey], args));
+      reply = readTake(await takeScript.run(this.hub.redis, slotKey === undefined ? keys : [...keys, slotKey], args), buckets.length, leaseId);
     } catch (error) {
       this.allowances.settleRemote(keys, slotKey, plan, undefined);
       this.recoverGiveBack(keys, slotKey, buckets.map((b) => b.perMinute), plan);
       throw error;
     }
-    const [ok, kind, index, wait, extraSlots = 0] = reply;
-    const extras = buckets.map((_, i) => reply[7 + 3 * i] ?? 0);
-    const extraMembers = Array.from({ length: extraSlots }, (_, j) => `${leaseId}:${j + 1}`);
-    const remaining = buckets.map((_, i) => reply[5 + 3 * i] ?? 0);
-    for (const member of extraMembers) this.leases.hold({ key: slotKey as string, member });
-    this.allowances.settleRemote(keys, slotKey, plan, { remaining, extras, extraMembers, granted: ok === 1 });
-    const views: BucketView[] = buckets.map((b, i) => ({ perMinute: b.perMinute, remaining: (remaining[i] ?? 0) + (extras[i] ?? 0), resetMs: reply[6 + 3 * i] ?? 0 }));
-    if (ok !== 1) {
-      const blockedBy = kind === 2 ? { kind: 'slot' as const, max: slot?.max ?? 0 } : { kind: 'bucket' as const, index: (index ?? 1) - 1 };
-      return { ok: false, buckets: views, retryAfterMs: wait ?? 0, blockedBy };
+    const remaining = reply.buckets.map((b) => b.remaining);
+    const extras = reply.buckets.map((b) => b.extra);
+    for (const member of reply.extraMembers) this.leases.hold({ key: slotKey as string, member });
+    this.allowances.settleRemote(keys, slotKey, plan, { remaining, extras, extraMembers: reply.extraMembers, granted: reply.ok });
+    const views: BucketView[] = buckets.map((b, i) => ({ perMinute: b.perMinute, remaining: (remaining[i] ?? 0) + (extras[i] ?? 0), resetMs: reply.buckets[i]?.resetMs ?? 0 }));
+    if (!reply.ok) {
+      const blockedBy = reply.blockedKind === 2 ? { kind: 'slot' as const, max: slot?.max ?? 0 } : { kind: 'bucket' as const, index: reply.blockedIndex };
+      return { ok: false, buckets: views, retryAfterMs: reply.retryAfterMs, blockedBy };
     }
     const member = slotKey === undefined ? undefined : leaseId;
     return { ok: true, buckets: views, grant: this.grant(request, keys, slotKey, member, true) };
@@ -121,8 +121,8 @@ export class RedisLimiter implements Limiter {
   private async topUpBucket(bucket: { key: string; perMinute: number; want: number }): Promise<void> {
     let units = 0;
     try {
-      const reply = integers(await takeScript.run(this.hub.redis, [bucket.key], [1, 0, 0, '', this.leases.ttlMs, 0, bucket.perMinute, 0, 0, bucket.want]));
-      units = reply[7] ?? 0;
+      const args = takeArgs([{ perMinute: bucket.perMinute, amount: 0, giveBack: 0, want: bucket.want }], undefined, this.leases.ttlMs);
+      units = readTake(await takeScript.run(this.hub.redis, [bucket.key], args), 1, '').buckets[0]?.extra ?? 0;
     } catch {
       // A failed top-up brings nothing; requests go to Redis one by one, or to the outage policy.
     }
@@ -134,8 +134,9 @@ export class RedisLimiter implements Limiter {
     const leaseId = randomUUID();
     let members: string[] = [];
     try {
-      const [ok, , , , extraSlots = 0] = integers(await takeScript.run(this.hub.redis, [slot.key], [0, 1, Math.floor(slot.max / 2), leaseId, this.leases.ttlMs, slot.want - 1]));
-      if (ok === 1) members = [leaseId, ...Array.from({ length: extraSlots }, (_, j) => `${leaseId}:${j + 1}`)];
+      const args = takeArgs([], { max: Math.floor(slot.max / 2), leaseId, wantExtra: slot.want - 1, giveBack: [] }, this.leases.ttlMs);
+      const reply = readTake(await takeScript.run(this.hub.redis, [slot.key], args), 0, leaseId);
+      if (reply.ok) members = [leaseId, ...reply.extraMembers];
       for (const member of members) this.leases.hold({ key: slot.key, member });
     } catch {
       // As for buckets: nothing comes.
