@@ -92,13 +92,13 @@ test('an allowance below half of what the key uses asks for one top-up at a time
   a.endWindow();
   take(a, 16_000, 16);
   for (let i = 0; i < 8; i++) take(a, 16_000, 0); // 16 -> 8: not yet below half
-  assert.deepEqual(a.lowOnes(KEYS, undefined).buckets, []);
+  assert.deepEqual(a.lowOnes(KEYS), []);
   take(a, 16_000, 0);
-  assert.deepEqual(a.lowOnes(KEYS, undefined).buckets, [{ key: 'bucket:k', perMinute: 16_000, want: 16 }]);
-  assert.deepEqual(a.lowOnes(KEYS, undefined).buckets, [], 'one top-up in flight at a time');
-  a.settleTopUp('bucket:k', { units: 16 });
+  assert.deepEqual(a.lowOnes(KEYS), [{ key: 'bucket:k', perMinute: 16_000, want: 16 }]);
+  assert.deepEqual(a.lowOnes(KEYS), [], 'one top-up in flight at a time');
+  a.settleTopUp('bucket:k', 16);
   assert.equal(take(a, 16_000, 0), 'local');
-  assert.deepEqual(a.lowOnes(KEYS, undefined).buckets, [], 'topped up: 22 left');
+  assert.deepEqual(a.lowOnes(KEYS), [], 'topped up: 22 left');
 });
 
 test('slots: a busy pool keeps finished slots for the next request; the window releases the free ones only', () => {
@@ -125,27 +125,27 @@ test('slots: a busy pool keeps finished slots for the next request; the window r
   assert.deepEqual(back, [{ slot: { key: 'slots:s', members: ['x1', 'x2'] } }], 'slots in use stay held');
 });
 
-test('a busy pool tops up a few slots when none is free, and holds no more than its last window had in use', () => {
+test('a busy pool: a take that finds no free slot asks Redis for extras; the window keeps no more than the last one had in use', () => {
   const a = new LocalAllowances(() => 0);
   const request = { buckets: [], slot: { key: 's', max: 1_600 } };
-  const viaRedis = (): void => {
+  const viaRedis = (extraMembers: string[]): number => {
     const plan = a.planRemote([], 'slots:s');
-    a.settleRemote([], 'slots:s', plan, { remaining: [], extras: [], extraMembers: [], granted: true });
+    a.settleRemote([], 'slots:s', plan, { remaining: [], extras: [], extraMembers: plan.wantSlots > 0 ? extraMembers : [], granted: true });
+    return plan.wantSlots;
   };
   for (let i = 0; i < 40; i++) {
     assert.equal(a.tryLocal(request, [], 'slots:s'), undefined);
-    viaRedis(); // 40 in use at once
+    viaRedis([]); // 40 in use at once
   }
   a.endWindow(); // busy; the last window had 40 in use at once
   for (let i = 0; i < 40; i++) a.release('slots:s', `m${i}`);
   assert.equal(a.tryLocal(request, [], 'slots:s')?.member, 'm39', 'a finished request\'s slot serves the next one');
-  assert.equal(a.lowOnes([], 'slots:s').slot, undefined, '39 still free: no top-up');
   for (let i = 0; i < 39; i++) assert.ok(a.tryLocal(request, [], 'slots:s') !== undefined);
-  assert.deepEqual(a.lowOnes([], 'slots:s').slot, { key: 'slots:s', max: 1_600, want: 10 }, 'none free: a quarter of the 40');
-  assert.equal(a.lowOnes([], 'slots:s').slot, undefined, 'one top-up at a time');
-  assert.deepEqual(a.settleTopUp('slots:s', { members: ['t1', 't2'] }), []);
-  for (let i = 0; i < 30; i++) a.release('slots:s', `m${i}`); // 10 still in use, 32 free
+  assert.equal(a.tryLocal(request, [], 'slots:s'), undefined, 'none free: to Redis');
+  assert.equal(viaRedis(['x1', 'x2']), 40, 'asking for the last window\'s need as extras');
+  assert.equal(a.tryLocal(request, [], 'slots:s')?.member, 'x2');
+  for (let i = 0; i < 36; i++) a.release('slots:s', `m${i}`); // 42 had been in use at once; now 6, with 37 free
   const back = a.endWindow();
   assert.equal(back.length, 1);
-  assert.equal(back[0]?.slot?.members.length, 2, 'kept: 40 in all (10 in use + 30 free); the 2 over are handed back');
+  assert.equal(back[0]?.slot?.members.length, 1, 'kept: 42 in all (6 in use + 36 free), the window\'s peak; the 1 over is handed back');
 });

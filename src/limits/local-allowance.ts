@@ -9,8 +9,9 @@ import type { BucketTake, BucketView, SlotTake } from './limiter.js';
  * capacity is at least GRAIN) holds an allowance: units taken from Redis ahead of need, at most
  * 1/GRAIN of the capacity and at most twice what the last window used. Requests are served from
  * it in memory; refunds of finished requests join it; when it runs below half, one call tops it up
- * in the background while requests go on being served. A busy slot set does the same with lease
- * members: a finished request's slot stays here for the next request. At the end of every window
+ * in the background while requests go on being served. A busy slot set keeps lease members: a
+ * finished request's slot stays here for the next request, and a take that finds none free asks
+ * Redis for extras along with its own. At the end of every window
  * whatever exceeds the next window's allowance is handed back, all of it once the key is quiet.
  *
  * Why this is safe: every unit served here was taken from the shared bucket first, so instances
@@ -97,44 +98,29 @@ export class LocalAllowances {
   }
 
   /**
-   * After a take served here: the buckets running below half of their allowance and the slot set
-   * with no free slot left, now marked as being topped up. The caller must send a top-up for each and report
-   * it to settleTopUp, even when it fails.
+   * After a take served here: the buckets running below half of their allowance, now marked as
+   * being topped up. The caller must send a top-up for each and report it to settleTopUp, even
+   * when it fails. Slot pools have no top-ups: a pool refills itself (each finished request's slot
+   * comes back to it), and a take that finds it empty asks Redis for extras with its own slot.
+   * (Topping up whenever the pool ran empty cost a call every time demand equalled the pool.)
    */
-  lowOnes(keys: readonly string[], slotKey: string | undefined): { buckets: Array<{ key: string; perMinute: number; want: number }>; slot: { key: string; max: number; want: number } | undefined } {
-    const buckets: Array<{ key: string; perMinute: number; want: number }> = [];
+  lowOnes(keys: readonly string[]): Array<{ key: string; perMinute: number; want: number }> {
+    const low: Array<{ key: string; perMinute: number; want: number }> = [];
     for (const key of keys) {
       const a = this.buckets.get(key);
       if (a === undefined || a.refilling || a.want === 0 || a.level >= a.want / 2) continue;
       a.refilling = true;
-      buckets.push({ key, perMinute: a.perMinute, want: a.want });
+      low.push({ key, perMinute: a.perMinute, want: a.want });
     }
-    const pool = slotKey === undefined ? undefined : this.pools.get(slotKey);
-    let slot: { key: string; max: number; want: number } | undefined;
-    // A pool refills itself (each finished request's slot comes back to it): it needs a top-up only
-    // when more requests overlap than it holds, and then a few slots, not a window's worth.
-    if (pool !== undefined && slotKey !== undefined && !pool.refilling && pool.want > 0 && pool.free.length === 0) {
-      pool.refilling = true;
-      slot = { key: slotKey, max: pool.max, want: Math.max(1, Math.ceil(pool.want / 4)) };
-    }
-    return { buckets, slot };
+    return low;
   }
 
-  /** A top-up's answer: the units or members join the allowance. Returns members nobody can hold (release them). */
-  settleTopUp(key: string, granted: { units: number } | { members: string[] }): string[] {
-    if ('units' in granted) {
-      const a = this.buckets.get(key);
-      if (a !== undefined) {
-        a.refilling = false;
-        a.level += granted.units;
-      }
-      return [];
-    }
-    const pool = this.pools.get(key);
-    if (pool === undefined) return granted.members;
-    pool.refilling = false;
-    pool.free.push(...granted.members);
-    return [];
+  /** A bucket top-up's answer (0 when it failed or was refused): the units join the allowance. */
+  settleTopUp(key: string, units: number): void {
+    const a = this.buckets.get(key);
+    if (a === undefined) return;
+    a.refilling = false;
+    a.level += units;
   }
 
   /** Takes what the call to Redis gives back and asks for. The caller must send it. */

@@ -45,7 +45,7 @@ export class RedisLimiter implements Limiter {
     // answering (hub.commandSucceeded) and end the outage while Redis still hangs.
     const local = this.hub.healthy ? this.allowances.tryLocal(request, keys, slotKey) : undefined;
     if (local !== undefined) {
-      this.topUp(keys, slotKey);
+      this.topUp(keys);
       return { ok: true, buckets: local.views, grant: this.grant(request, keys, slotKey, local.member, false) };
     }
     // Finishes waiting to be sent go first, in this tick: auto-pipelining puts them in the same
@@ -102,14 +102,12 @@ export class RedisLimiter implements Limiter {
   }
 
   /**
-   * Refills allowances running low, in the background: the requests go on being served from what
-   * is left meanwhile. A top-up is a take of nothing that asks for extras (for a slot set, a take
-   * of one slot whose member joins the free ones). Refused or failed, it simply brings nothing.
+   * Refills bucket allowances running low, in the background: the requests go on being served from
+   * what is left meanwhile. A top-up is a take of nothing that asks for extras. Refused or failed,
+   * it simply brings nothing.
    */
-  private topUp(keys: readonly string[], slotKey: string | undefined): void {
-    const low = this.allowances.lowOnes(keys, slotKey);
-    for (const bucket of low.buckets) this.track(this.topUpBucket(bucket));
-    if (low.slot !== undefined) this.track(this.topUpSlots(low.slot));
+  private topUp(keys: readonly string[]): void {
+    for (const bucket of this.allowances.lowOnes(keys)) this.track(this.topUpBucket(bucket));
   }
 
   /** Top-ups never reject (they catch); close() waits for those still out. */
@@ -126,23 +124,7 @@ export class RedisLimiter implements Limiter {
     } catch {
       // A failed top-up brings nothing; requests go to Redis one by one, or to the outage policy.
     }
-    this.allowances.settleTopUp(bucket.key, { units });
-  }
-
-  /** Asks as if the set's max were half of it: a slot held ahead of need never takes the last ones. */
-  private async topUpSlots(slot: { key: string; max: number; want: number }): Promise<void> {
-    const leaseId = randomUUID();
-    let members: string[] = [];
-    try {
-      const args = takeArgs([], { max: Math.floor(slot.max / 2), leaseId, wantExtra: slot.want - 1, giveBack: [] }, this.leases.ttlMs);
-      const reply = readTake(await takeScript.run(this.hub.redis, [slot.key], args), 0, leaseId);
-      if (reply.ok) members = [leaseId, ...reply.extraMembers];
-      for (const member of members) this.leases.hold({ key: slot.key, member });
-    } catch {
-      // As for buckets: nothing comes.
-    }
-    const orphans = this.allowances.settleTopUp(slot.key, { members });
-    if (orphans.length > 0) void this.releaseMembers(slot.key, orphans);
+    this.allowances.settleTopUp(bucket.key, units);
   }
 
   /** Hands back what the allowance held this window: one finish per bucket or slot set. */
