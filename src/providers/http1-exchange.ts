@@ -14,7 +14,7 @@ export class Exchange {
   private parser: Http1ResponseParser | null = null;
   private head: ParsedHead | null = null;
   private handlers: Http1BodyHandlers | null = null;
-  /** Body, end or error held until the consumer reads or resumes; views pin the socket paused. */
+  /** Body (copies: the read buffer is shared), end or error held until the consumer reads or resumes; the socket stays paused meanwhile. */
   private queue: Queued[] = [];
   private paused = false;
   private gotBytes = false;
@@ -115,7 +115,7 @@ export class Exchange {
   }
 
   private onBody(bytes: Buffer): void {
-    if (this.phase === 'head' || (this.phase === 'reading' && (this.paused || this.queue.length > 0))) this.queue.push(bytes);
+    if (this.phase === 'head' || (this.phase === 'reading' && (this.paused || this.queue.length > 0))) this.queue.push(Buffer.from(bytes));
     else if (this.phase === 'reading') this.deliver(bytes);
   }
 

@@ -344,3 +344,33 @@ test('connectTimeoutMs 0 means no connect limit, not an immediate failure', asyn
   t.after(() => p.close());
   assert.equal(await readAll(await get(p)), 'ok');
 });
+
+test('views held by a paused response stay intact while other sockets read (one read buffer serves every socket)', async (t) => {
+  const chunks = Array.from({ length: 20 }, (_, i) => `data: {"i":${i}}\n\n`);
+  const chunked = (parts: string[]): string => 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n' +
+    parts.map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n';
+  const held = await serveRaw(t, (socket) => socket.write(chunked(chunks)));
+  const noise = Array.from({ length: 64 }, (_, i) => `${String(i).padStart(4, '0')}${'z'.repeat(2000)}`);
+  const other = await serveRaw(t, (socket) => socket.write(chunked(noise)));
+  const p = pool(t, held.port, 1);
+  const q = pool(t, other.port, 1);
+  const response = await get(p);
+  await new Promise((r) => setTimeout(r, 20)); // the whole response has been read and queued
+  const seen: string[] = [];
+  let ended = false;
+  const done = new Promise<void>((resolve, reject) => {
+    response.read({
+      onData: (bytes) => { seen.push(bytes.toString()); return 'pause'; },
+      onEnd: () => { ended = true; resolve(); },
+      onError: reject,
+    });
+  });
+  // Another socket reads ~128 KB meanwhile: with a shared buffer, any view still pointing into it would now hold 'z's.
+  assert.equal(await readAll(await get(q)), noise.join(''));
+  for (let i = 0; i <= chunks.length && !ended; i++) {
+    response.resume();
+    await new Promise((r) => setImmediate(r));
+  }
+  await done;
+  assert.deepEqual(seen, chunks);
+});
