@@ -15,8 +15,12 @@ const chunk = (content: string) => `{"id":"c","object":"chat.completion.chunk","
 test('a chunk that differs only in its content string is relayed by the template', () => {
   const template = new ContentChunkTemplate();
   template.learn(chunk('Hello'), chunk('Hello'), 'Hello');
-  assert.deepEqual(template.apply(chunk(' world "quoted" é')), { json: chunk(' world "quoted" é'), content: true });
-  assert.deepEqual(template.apply(chunk('')), { json: chunk(''), content: false });
+  const raw = chunk(' world "quoted" é');
+  const match = template.apply(raw);
+  assert.deepEqual(match && { json: match.json, content: match.content }, { json: raw, content: true });
+  // The literal's position: what the passthrough decodes for its usage estimate.
+  assert.equal(match && JSON.parse(raw.slice(match.literalStart, match.literalEnd)), ' world "quoted" é');
+  assert.deepEqual(template.apply(chunk('')), { json: chunk(''), content: false, literalStart: raw.indexOf('"content":') + 10, literalEnd: raw.indexOf('"content":') + 12 });
   // Anything else differing, or a broken literal, goes the long way.
   assert.equal(template.apply(chunk('x').replace('"created":1', '"created":2')), undefined);
   assert.equal(template.apply(chunk('x').replace('"x"', '"x')), undefined);
@@ -30,7 +34,8 @@ test('the normaliser output is reproduced exactly for matching chunks (usage rem
   const stream = ['first', 'second', 'with "quotes" and \\ slash', 'ünïcødé 🌊', ''].map(chunk);
   for (const raw of stream) {
     const expected = slow.normalize(JSON.parse(raw) as Record<string, unknown>, raw);
-    const got = fast.normalizeUnparsed(raw) ?? fast.normalize(JSON.parse(raw) as Record<string, unknown>, raw);
+    const matched = fast.normalizeUnparsed(raw);
+    const got = matched === undefined ? fast.normalize(JSON.parse(raw) as Record<string, unknown>, raw) : { json: matched.json, content: matched.content };
     assert.deepEqual(got, expected);
   }
   // The first chunk (role inserted) never becomes the template; the later ones do.

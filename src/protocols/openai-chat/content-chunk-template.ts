@@ -40,17 +40,25 @@ export class ContentChunkTemplate {
 
   /**
    * The normalised JSON for `raw` when it matches the template, else undefined. `content` in the
-   * result tells whether the text is non-empty (the commit point).
+   * result tells whether the text is non-empty (the commit point); `literalStart`..`literalEnd` is
+   * where the text's JSON string literal (quotes included) sits in `raw`.
    */
-  apply(raw: string): { json: string; content: boolean } | undefined {
+  apply(raw: string): TemplateMatch | undefined {
     if (!this.learned) return undefined;
     const start = this.rawPrefix.length;
     const end = raw.length - this.rawSuffix.length;
     if (end - start < 2 || !raw.startsWith(this.rawPrefix) || !raw.endsWith(this.rawSuffix)) return undefined;
     if (scanStringLiteral(raw, start) !== end) return undefined;
     const json = this.identical ? raw : this.outPrefix + raw.slice(start, end) + this.outSuffix;
-    return { json, content: end - start > 2 };
+    return { json, content: end - start > 2, literalStart: start, literalEnd: end };
   }
+}
+
+export interface TemplateMatch {
+  json: string;
+  content: boolean;
+  literalStart: number;
+  literalEnd: number;
 }
 
 /**

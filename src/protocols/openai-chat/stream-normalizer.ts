@@ -1,6 +1,6 @@
 import type { Usage } from '../../core/usage.js';
 import { isObject, type JsonObject } from '../../core/json.js';
-import { ContentChunkTemplate } from './content-chunk-template.js';
+import { ContentChunkTemplate, type TemplateMatch } from './content-chunk-template.js';
 import { ToolCallIndexer } from './tool-call-indexer.js';
 import { usageFromOpenAi } from './usage.js';
 
@@ -97,7 +97,7 @@ export class OpenAiStreamNormalizer {
    * A raw chunk that matches the last content-only chunk outside its text: normalised without
    * parsing (ContentChunkTemplate). Undefined means: parse it and call normalize().
    */
-  normalizeUnparsed(raw: string): { json: string; content: boolean } | undefined {
+  normalizeUnparsed(raw: string): TemplateMatch | undefined {
     return this.template.apply(raw);
   }
 

@@ -18,8 +18,8 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
   sawContent = false;
   finished = false;
   private readonly normalizer: OpenAiStreamNormalizer;
-  /** The raw chunks that carried content, decoded only if generated() is asked for. */
-  private readonly generatedChunks = new GeneratedSample();
+  /** The text of the chunks that carried content. */
+  private readonly generatedText = new GeneratedSample();
 
   constructor(clientWantsUsage: boolean, private readonly route: string) {
     this.normalizer = new OpenAiStreamNormalizer(clientWantsUsage);
@@ -31,18 +31,28 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
       this.finished = true;
       return '';
     }
-    let normalized: { json: string | undefined; content: boolean } | undefined =
-      event.event === undefined ? this.normalizer.normalizeUnparsed(event.data) : undefined;
-    if (normalized === undefined) {
-      const chunk = parseChunk(event, this.route);
-      if (chunk === undefined) return ''; // not a chunk (e.g. an empty ping object): nothing for the client
-      normalized = this.normalizer.normalize(chunk, event.data);
+    const matched = event.event === undefined ? this.normalizer.normalizeUnparsed(event.data) : undefined;
+    if (matched !== undefined) {
+      if (matched.content) {
+        this.sawContent = true;
+        this.sampleLiteral(event.data, matched.literalStart, matched.literalEnd);
+      }
+      return dataFrame(matched.json);
     }
+    const chunk = parseChunk(event, this.route);
+    if (chunk === undefined) return ''; // not a chunk (e.g. an empty ping object): nothing for the client
+    const normalized = this.normalizer.normalize(chunk, event.data);
     if (normalized.content) {
       this.sawContent = true;
-      this.generatedChunks.add(event.data);
+      this.generatedText.add(textOfChunk(chunk));
     }
     return normalized.json === undefined ? '' : dataFrame(normalized.json);
+  }
+
+  /** A content chunk relayed unparsed: its text literal decoded (a fresh string, not a slice of the read). */
+  private sampleLiteral(data: string, start: number, end: number): void {
+    if (this.generatedText.full) this.generatedText.count(end - start - 2);
+    else this.generatedText.add(JSON.parse(data.slice(start, end)) as string);
   }
 
   get completeWithoutTerminator(): boolean {
@@ -64,19 +74,13 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
   }
 
   generated(): GeneratedText {
-    return this.generatedChunks.read(generatedText);
+    return this.generatedText.read();
   }
 }
 
 /** The text a chunk generated: content, reasoning and tool-call arguments of every choice. */
-function generatedText(data: string): string {
-  let chunk: unknown;
-  try {
-    chunk = JSON.parse(data);
-  } catch {
-    return '';
-  }
-  if (!isObject(chunk) || !Array.isArray(chunk.choices)) return '';
+function textOfChunk(chunk: JsonObject): string {
+  if (!Array.isArray(chunk.choices)) return '';
   let text = '';
   for (const choice of chunk.choices) {
     const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : {};
