@@ -1,19 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { SseEvent } from '../../sse/sse-decoder.js';
 import { OpenAiStreamPassthrough } from './stream-passthrough.js';
 
 const envelope = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m"';
 const roleChunk = `{${envelope},"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`;
 const contentChunk = (text: string): string => `{${envelope},"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}]}`;
+const sse = (data: string): SseEvent => ({ event: undefined, data, id: undefined });
 const finishChunk = `{${envelope},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`;
 
 /** An upstream that never reports usage: what was generated is all the estimate has. */
 function relay(pieces: string[]): OpenAiStreamPassthrough {
   const passthrough = new OpenAiStreamPassthrough(true, 'test/m');
-  passthrough.push({ data: roleChunk });
-  for (const piece of pieces) assert.notEqual(passthrough.push({ data: contentChunk(piece) }), '');
-  passthrough.push({ data: finishChunk });
-  passthrough.push({ data: '[DONE]' });
+  passthrough.push(sse(roleChunk));
+  for (const piece of pieces) assert.notEqual(passthrough.push(sse(contentChunk(piece))), '');
+  passthrough.push(sse(finishChunk));
+  passthrough.push(sse('[DONE]'));
   return passthrough;
 }
 
