@@ -1,12 +1,12 @@
 /**
  * What a stream generated, kept for estimating usage when the upstream never reported it, within
- * a fixed memory bound: the pieces up to `limit` characters are kept (raw ones decoded only if an
- * estimate is needed); beyond that only their length is counted, and the estimate is scaled from
- * the kept sample. Answers up to the limit are counted exactly; longer ones are extrapolated.
+ * a fixed memory bound: the text up to `limit` characters is kept; beyond that only its length is
+ * counted, and the estimate is scaled from the kept sample. Answers up to the limit are counted
+ * exactly; longer ones are extrapolated.
  *
- * Keep text rather than raw events where the text is at hand: a raw event is ~20 times its text,
- * and often a slice of the whole socket read it came in, which it keeps alive. Held for the whole
- * stream, 256 streams' raw chunks were ~10 % of the gateway's live heap.
+ * Text, not raw events: a raw event is ~20 times its text, and often a slice of the whole socket
+ * read it came in, which it keeps alive. Held for the whole stream, 256 streams' raw chunks were
+ * ~10 % of the gateway's live heap.
  */
 export class GeneratedSample {
   private readonly kept: string[] = [];
@@ -15,11 +15,11 @@ export class GeneratedSample {
 
   constructor(private readonly limit = 16 * 1024) {}
 
-  add(raw: string): void {
-    this.totalLength += raw.length;
+  add(text: string): void {
+    this.totalLength += text.length;
     if (this.keptLength >= this.limit) return;
-    this.kept.push(raw);
-    this.keptLength += raw.length;
+    this.kept.push(text);
+    this.keptLength += text.length;
   }
 
   /** Nothing more is kept: count() the length of what comes instead of decoding it for add(). */
@@ -31,10 +31,10 @@ export class GeneratedSample {
     this.totalLength += length;
   }
 
-  /** The decoded sample, and the factor from it to the whole. */
-  read(decode: (raw: string) => string = (raw) => raw): GeneratedText {
+  /** The sample, and the factor from it to the whole. */
+  read(): GeneratedText {
     if (this.keptLength === 0) return { text: '', scale: 1 };
-    return { text: this.kept.map(decode).join(''), scale: this.totalLength / this.keptLength };
+    return { text: this.kept.join(''), scale: this.totalLength / this.keptLength };
   }
 }
 

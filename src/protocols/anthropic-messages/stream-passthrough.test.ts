@@ -121,3 +121,18 @@ test('a repeated message_start is dropped (the SDK would throw on it)', () => {
   assert.equal(passthrough.push(messageStart({ input_tokens: 9 }, 'msg_second')), '');
   assert.equal(passthrough.usage?.input, 4);
 });
+
+test('generated() holds the text of every delta, compact or not, and never a signature', () => {
+  const passthrough = new AnthropicStreamPassthrough('p', route);
+  passthrough.push(messageStart({ input_tokens: 3, output_tokens: 1 }));
+  passthrough.push(blockStart(0, { type: 'thinking', thinking: '' }));
+  passthrough.push(blockDelta(0, { type: 'thinking_delta', thinking: 'Let me think: ' })); // the commit point, parsed
+  passthrough.push(blockDelta(0, { type: 'thinking_delta', thinking: 'a "quoted" ünïcødé 🌊 thought. ' }));
+  passthrough.push(blockDelta(0, { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxsignature' }));
+  passthrough.push(blockStart(1, { type: 'text', text: '' }));
+  passthrough.push(blockDelta(1, { type: 'text_delta', text: 'Answer\nline two.' }));
+  passthrough.push(raw('content_block_delta', '{ "type": "content_block_delta", "index": 1, "delta": { "type": "text_delta", "text": " Spaced." } }'));
+  passthrough.push(blockStart(2, { type: 'tool_use', id: 't', name: 'n', input: {} }));
+  passthrough.push(blockDelta(2, { type: 'input_json_delta', partial_json: '{"city": "Paris"}' }));
+  assert.deepEqual(passthrough.generated(), { text: 'Let me think: a "quoted" ünïcødé 🌊 thought. Answer\nline two. Spaced.{"city": "Paris"}', scale: 1 });
+});

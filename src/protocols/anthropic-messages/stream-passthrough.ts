@@ -27,7 +27,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   usage: Usage | undefined;
   private rawUsage: JsonObject | undefined;
   private started = false;
-  /** The raw content deltas, decoded only if generated() is asked for. */
+  /** The text of the content deltas (GeneratedSample says why not the raw events). */
   private readonly deltas = new GeneratedSample();
 
   private readonly faults: AnthropicStreamFaults;
@@ -39,9 +39,12 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   push(event: SseEvent): string {
     if (this.finished) return '';
     if (event.event === 'error') throw this.faults.inBandError(event.data);
-    if (this.sawContent && (event.event === 'content_block_delta' || event.event === 'content_block_stop')) {
-      if (!hasUsualShape(event.event, event.data)) this.faults.parse(event.data);
-      if (event.event === 'content_block_delta') this.deltas.add(event.data);
+    if (this.sawContent && event.event === 'content_block_stop') {
+      if (!usualStop.test(event.data)) this.faults.parse(event.data);
+      return encodeSseEvent(event.event, event.data);
+    }
+    if (this.sawContent && event.event === 'content_block_delta') {
+      this.sampleDelta(event.data);
       return encodeSseEvent(event.event, event.data);
     }
     const payload = this.faults.parse(event.data);
@@ -64,7 +67,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
         break;
       case 'content_block_delta':
         if (!this.sawContent && isContentDelta(payload.delta)) this.sawContent = true;
-        this.deltas.add(event.data);
+        this.deltas.add(deltaText(payload.delta));
         break;
       case 'message_delta':
         this.messageDelta(payload);
@@ -98,7 +101,23 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
   }
 
   generated(): GeneratedText {
-    return this.deltas.read(deltaText);
+    return this.deltas.read();
+  }
+
+  /**
+   * A delta after the commit point, not parsed when it has the usual compact shape (its one string
+   * literal is checked and, for the usage sample, decoded); anything else is parsed, so a malformed
+   * event fails the stream.
+   */
+  private sampleDelta(data: string): void {
+    const literal = usualDeltaLiteral(data);
+    if (literal === undefined) {
+      this.deltas.add(deltaText(this.faults.parse(data).delta));
+      return;
+    }
+    if (literal.field === 'signature') return; // not generated text
+    if (this.deltas.full) this.deltas.count(literal.end - literal.start - 2);
+    else this.deltas.add(JSON.parse(data.slice(literal.start, literal.end)) as string);
   }
 
 
@@ -125,15 +144,9 @@ function isContentDelta(delta: unknown): boolean {
   return false;
 }
 
-/** The text one content_block_delta carried (text, thinking or tool input JSON). */
-function deltaText(data: string): string {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(data);
-  } catch {
-    return '';
-  }
-  const delta = isObject(payload) && isObject(payload.delta) ? payload.delta : {};
+/** The text one content_block_delta's `delta` carried (text, thinking or tool input JSON). */
+function deltaText(delta: unknown): string {
+  if (!isObject(delta)) return '';
   let text = '';
   for (const field of ['text', 'thinking', 'partial_json']) {
     const value = delta[field];
@@ -142,13 +155,17 @@ function deltaText(data: string): string {
   return text;
 }
 
-const usualDeltaHead = /^\{"type":"content_block_delta","index":\d{1,6},"delta":\{"type":"(?:text_delta|thinking_delta|input_json_delta|signature_delta)","(?:text|thinking|partial_json|signature)":/;
+const usualDeltaHead = /^\{"type":"content_block_delta","index":\d{1,6},"delta":\{"type":"(?:text_delta|thinking_delta|input_json_delta|signature_delta)","(text|thinking|partial_json|signature)":/;
 const usualStop = /^\{"type":"content_block_stop","index":\d{1,6}\}$/;
 
-/** True when `data` is a well-formed delta or stop event in the compact shape Anthropic sends. */
-function hasUsualShape(event: string, data: string): boolean {
-  if (event === 'content_block_stop') return usualStop.test(data);
+/**
+ * Where the one string literal (quotes included) of a well-formed delta in the compact shape
+ * Anthropic sends sits, and its field; undefined for any other shape.
+ */
+function usualDeltaLiteral(data: string): { field: string; start: number; end: number } | undefined {
   const head = usualDeltaHead.exec(data);
-  if (head === null) return false;
-  return data.endsWith('}}') && scanStringLiteral(data, head[0].length) === data.length - 2;
+  if (head === null || !data.endsWith('}}')) return undefined;
+  const start = head[0].length;
+  const end = data.length - 2;
+  return scanStringLiteral(data, start) === end ? { field: head[1] ?? '', start, end } : undefined;
 }
