@@ -6,7 +6,7 @@ import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
 import { AnthropicStreamFaults } from './upstream-events.js';
-import { scanStringLiteral } from '../json-string-literal.js';
+import { decodeStringLiteral, scanStringLiteral } from '../json-string-literal.js';
 
 /**
  * An Anthropic upstream relayed to an Anthropic client. Every event goes out with its data as it
@@ -117,7 +117,7 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
     }
     if (literal.field === 'signature') return; // not generated text
     if (this.deltas.full) this.deltas.count(literal.end - literal.start - 2);
-    else this.deltas.add(JSON.parse(data.slice(literal.start, literal.end)) as string);
+    else this.deltas.add(decodeStringLiteral(data, literal.start, literal.end));
   }
 
 

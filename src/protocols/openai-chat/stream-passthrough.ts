@@ -4,6 +4,7 @@ import type { Usage } from '../../core/usage.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import { encodeSseData } from '../../sse/sse-encoder.js';
 import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
+import { decodeStringLiteral } from '../json-string-literal.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { readUpstreamError } from './errors.js';
 import { OpenAiStreamNormalizer } from './stream-normalizer.js';
@@ -49,10 +50,10 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
     return normalized.json === undefined ? '' : dataFrame(normalized.json);
   }
 
-  /** A content chunk relayed unparsed: its text literal decoded (a fresh string, not a slice of the read). */
+  /** A content chunk relayed unparsed: its text literal decoded (a string of its own, not a view of the read). */
   private sampleLiteral(data: string, start: number, end: number): void {
     if (this.generatedText.full) this.generatedText.count(end - start - 2);
-    else this.generatedText.add(JSON.parse(data.slice(start, end)) as string);
+    else this.generatedText.add(decodeStringLiteral(data, start, end));
   }
 
   get completeWithoutTerminator(): boolean {
