@@ -58,12 +58,12 @@ export class RedisHub {
     return this.client;
   }
 
-  /** Commands can be sent now: connected, and not just seen timing out (a hung server). */
   /** Answering, and no outage under way: what an instance may act on without asking Redis first. */
   get healthy(): boolean {
     return this.downSince === undefined && this.available;
   }
 
+  /** Commands can be sent now: connected, and not just seen timing out (a hung server). */
   get available(): boolean {
     return this.client?.status === 'ready' && Date.now() >= this.suspendedUntil;
   }

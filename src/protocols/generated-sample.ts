@@ -1,3 +1,5 @@
+import { decodeStringLiteral } from './json-string-literal.js';
+
 /**
  * What a stream generated, kept for estimating usage when the upstream never reported it, within
  * a fixed memory bound: the text up to `limit` characters is kept; beyond that only its length is
@@ -22,13 +24,13 @@ export class GeneratedSample {
     this.keptLength += text.length;
   }
 
-  /** Nothing more is kept: count() the length of what comes instead of decoding it for add(). */
-  get full(): boolean {
-    return this.keptLength >= this.limit;
-  }
-
-  count(length: number): void {
-    this.totalLength += length;
+  /**
+   * The text of the valid JSON string literal at `start`..`end` of `json` (quotes included), for
+   * events relayed unparsed: decoded only while the sample still keeps text, else just counted.
+   */
+  addLiteral(json: string, start: number, end: number): void {
+    if (this.keptLength >= this.limit) this.totalLength += end - start - 2;
+    else this.add(decodeStringLiteral(json, start, end));
   }
 
   /** The sample, and the factor from it to the whole. */

@@ -6,7 +6,7 @@ import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
 import { AnthropicStreamFaults } from './upstream-events.js';
-import { decodeStringLiteral, scanStringLiteral } from '../json-string-literal.js';
+import { scanStringLiteral } from '../json-string-literal.js';
 
 /**
  * An Anthropic upstream relayed to an Anthropic client. Every event goes out with its data as it
@@ -110,18 +110,13 @@ export class AnthropicStreamPassthrough implements StreamTranslator {
    * event fails the stream.
    */
   private sampleDelta(data: string): void {
-    const literal = usualDeltaLiteral(data);
-    if (literal === undefined) {
+    const head = usualDeltaHeadOf(data);
+    if (head === undefined) {
       this.deltas.add(deltaText(this.faults.parse(data).delta));
       return;
     }
-    if (literal.field === 'signature') return; // not generated text
-    if (this.deltas.full) this.deltas.count(literal.end - literal.start - 2);
-    else this.deltas.add(decodeStringLiteral(data, literal.start, literal.end));
+    if (head[1] !== 'signature') this.deltas.addLiteral(data, head[0].length, data.length - 2); // a signature is not generated text
   }
-
-
-
 }
 
 /** What can stand as an SSE event name (a JSON type with a line break would break the frame). */
@@ -159,13 +154,12 @@ const usualDeltaHead = /^\{"type":"content_block_delta","index":\d{1,6},"delta":
 const usualStop = /^\{"type":"content_block_stop","index":\d{1,6}\}$/;
 
 /**
- * Where the one string literal (quotes included) of a well-formed delta in the compact shape
- * Anthropic sends sits, and its field; undefined for any other shape.
+ * A well-formed delta in the compact shape Anthropic sends: its head match (the field is [1]; the
+ * one string literal runs from the end of the match to the closing `}}`); undefined for any other
+ * shape.
  */
-function usualDeltaLiteral(data: string): { field: string; start: number; end: number } | undefined {
+function usualDeltaHeadOf(data: string): RegExpExecArray | undefined {
   const head = usualDeltaHead.exec(data);
   if (head === null || !data.endsWith('}}')) return undefined;
-  const start = head[0].length;
-  const end = data.length - 2;
-  return scanStringLiteral(data, start) === end ? { field: head[1] ?? '', start, end } : undefined;
+  return scanStringLiteral(data, head[0].length) === data.length - 2 ? head : undefined;
 }

@@ -4,7 +4,6 @@ import type { Usage } from '../../core/usage.js';
 import type { SseEvent } from '../../sse/sse-decoder.js';
 import { encodeSseData } from '../../sse/sse-encoder.js';
 import { GeneratedSample, type GeneratedText } from '../generated-sample.js';
-import { decodeStringLiteral } from '../json-string-literal.js';
 import type { StreamTranslator } from '../stream-translator.js';
 import { readUpstreamError } from './errors.js';
 import { OpenAiStreamNormalizer } from './stream-normalizer.js';
@@ -36,7 +35,7 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
     if (matched !== undefined) {
       if (matched.content) {
         this.sawContent = true;
-        this.sampleLiteral(event.data, matched.literalStart, matched.literalEnd);
+        this.generatedText.addLiteral(event.data, matched.literalStart, matched.literalEnd);
       }
       return dataFrame(matched.json);
     }
@@ -48,12 +47,6 @@ export class OpenAiStreamPassthrough implements StreamTranslator {
       this.generatedText.add(textOfChunk(chunk));
     }
     return normalized.json === undefined ? '' : dataFrame(normalized.json);
-  }
-
-  /** A content chunk relayed unparsed: its text literal decoded (a string of its own, not a view of the read). */
-  private sampleLiteral(data: string, start: number, end: number): void {
-    if (this.generatedText.full) this.generatedText.count(end - start - 2);
-    else this.generatedText.add(decodeStringLiteral(data, start, end));
   }
 
   get completeWithoutTerminator(): boolean {
