@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommitGate } from './commit-gate.js';
 import type { ResponseSink } from './response-sink.js';
+import { Cancellation } from '../core/cancellation.js';
 
 /** A sink that records what happens to it; `flowing` decides write()'s answer. */
 class MemorySink implements ResponseSink {
-  readonly signal = new AbortController().signal;
+  readonly signal = new Cancellation();
   streaming = false;
   readonly events: string[] = [];
   constructor(private readonly flowing = true) {}

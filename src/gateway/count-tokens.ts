@@ -9,6 +9,7 @@ import { assertModelAllowed } from './key-model-access.js';
 import { respondError } from './respond-error.js';
 import { readText } from './upstream-body.js';
 import { parseJsonBody } from './parse-json-body.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 /**
  * POST /v1/messages/count_tokens. An Anthropic route answers with the upstream's own count (the
@@ -45,7 +46,7 @@ export async function handleCountTokens(call: ChatCall, deps: ChatDeps): Promise
 }
 
 /** The upstream's answer when it gave one; undefined to fall back to the estimate. */
-async function upstreamCount(count: NonNullable<Provider['countTokens']>, body: JsonObject, model: string, forwardHeaders: Record<string, string>, signal: AbortSignal): Promise<string | undefined> {
+async function upstreamCount(count: NonNullable<Provider['countTokens']>, body: JsonObject, model: string, forwardHeaders: Record<string, string>, signal: Cancellation): Promise<string | undefined> {
   try {
     const response = await count({ model, body: JSON.stringify(body), stream: false, signal, forwardHeaders });
     const { text } = await readText(response.body, 64 * 1024);

@@ -10,6 +10,7 @@ import { UpstreamWatchdog } from './upstream-watchdog.js';
 import type { RelayResult } from './attempt-result.js';
 import { runAttempts, type AttemptEnd, type AttemptHooks } from './attempt-loop.js';
 import type { ModelEntry, Route } from './route-table.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 export interface UnaryRelayOptions {
   exchange: Exchange;
@@ -58,7 +59,7 @@ async function attempt({ route, plan }: { route: Route; plan: AttemptPlan }, opt
   }
 }
 
-async function fetchCompletion(route: Route, plan: AttemptPlan, signal: AbortSignal, maxBytes: number): Promise<string> {
+async function fetchCompletion(route: Route, plan: AttemptPlan, signal: Cancellation, maxBytes: number): Promise<string> {
   const call = { model: route.upstreamModel, body: plan.body, stream: false, signal, forwardHeaders: plan.forwardHeaders };
   const response: UpstreamResponse = await route.provider.send(call);
   if (response.status < 200 || response.status >= 300) throw await upstreamHttpError(response, route.label);

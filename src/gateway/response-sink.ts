@@ -1,10 +1,12 @@
+import type { Cancellation } from '../core/cancellation.js';
+
 /**
  * How the gateway answers a client, without knowing HTTP. The server implements it on a Node
  * response; tests can implement it in memory.
  */
 export interface ResponseSink {
   /** Aborted the moment the client disconnects before the response is complete. */
-  readonly signal: AbortSignal;
+  readonly signal: Cancellation;
   /** SSE headers have been sent: from now on failures are reported in-stream. */
   readonly streaming: boolean;
   /** A complete JSON response (success or error). */

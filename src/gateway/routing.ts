@@ -4,13 +4,14 @@ import { defaultHealthSettings, RouteHealth, type HealthSettings } from './route
 import { unlimitedRoutes, type RouteQuota } from './route-quota.js';
 import { RouteStats } from './route-stats.js';
 import { defaultRetrySettings, type RetrySettings } from './retry-policy.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 /** Time for the attempt loop; injected so tests can run backoffs and cooldowns on a fake clock. */
 export interface Clock {
   /** Epoch ms. */
   now(): number;
   /** Resolves after `ms`, or at once when `signal` aborts (the caller checks which). */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  sleep(ms: number, signal: Cancellation): Promise<void>;
 }
 
 export const systemClock: Clock = {
@@ -20,11 +21,11 @@ export const systemClock: Clock = {
       if (signal.aborted) return resolve();
       const done = (): void => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', done);
+        signal.offAbort(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
+      signal.onAbort(done);
     }),
 };
 

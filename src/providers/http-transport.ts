@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { IncomingBody } from './incoming-body.js';
 import type { Transport, UpstreamResponse } from './provider.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 export interface HttpTransportOptions {
   baseUrl: string;
@@ -32,7 +33,9 @@ export class HttpTransport implements Transport {
    * arrive. A pooled connection the upstream closed just as it was reused (a keep-alive race,
    * ECONNRESET before any answer) is retried once on a fresh connection, as Node's docs advise.
    */
-  async post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse> {
+  async post(path: string, headers: Record<string, string>, body: string, cancellation: Cancellation): Promise<UpstreamResponse> {
+    // Node's client takes only a real AbortSignal: made here, off the plain-HTTP hot path.
+    const signal = cancellation.signal;
     try {
       return await this.send(path, headers, body, signal);
     } catch (error) {

@@ -33,7 +33,7 @@ export class Exchange {
 
   begin(): void {
     if (this.req.signal.aborted) { this.reject(abortError(this.req.signal)); return; }
-    this.req.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.req.signal.onAbort(this.onAbort);
     this.pool.acquire(this);
   }
 
@@ -221,6 +221,6 @@ export class Exchange {
     this.phase = 'done';
     this.queue = [];
     if (this.stopTimer) { clearTimeout(this.stopTimer); this.stopTimer = null; }
-    this.req.signal.removeEventListener('abort', this.onAbort);
+    this.req.signal.offAbort(this.onAbort);
   }
 }

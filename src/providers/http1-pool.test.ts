@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Http1Pool, type Http1Response } from './http1-pool.js';
+import { Cancellation } from '../core/cancellation.js';
 
 interface Served { port: number; connections: () => number; sockets: net.Socket[] }
 
@@ -38,7 +39,7 @@ function pool(t: TestContext, port: number, maxConnections = 4): Http1Pool {
   return p;
 }
 
-function get(p: Http1Pool, path = '/', signal = new AbortController().signal): Promise<Http1Response> {
+function get(p: Http1Pool, path = '/', signal = new Cancellation()): Promise<Http1Response> {
   return p.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: '{"q":1}', signal });
 }
 
@@ -147,23 +148,23 @@ test('maxConnections is respected and queued requests complete in order', async 
 test('abort before the head rejects with AbortError and closes the socket', async (t) => {
   const server = await serve(t, () => { /* never answers */ });
   const p = pool(t, server.port, 1);
-  const controller = new AbortController();
-  const pending = get(p, '/', controller.signal);
+  const controller = new Cancellation();
+  const pending = get(p, '/', controller);
   while (server.connections() === 0) await new Promise((r) => setTimeout(r, 5));
   controller.abort();
   await assert.rejects(pending, { name: 'AbortError' });
   await closedWithin(server.sockets[0]!, 1000);
   // The slot was freed: the pool still works with maxConnections 1.
-  const already = new AbortController();
+  const already = new Cancellation();
   already.abort();
-  await assert.rejects(get(p, '/', already.signal), { name: 'AbortError' });
+  await assert.rejects(get(p, '/', already), { name: 'AbortError' });
 });
 
 test('abort while reading the body reports AbortError and closes the socket', async (t) => {
   const server = await serve(t, (req, res) => { res.writeHead(200); res.write('first'); });
   const p = pool(t, server.port);
-  const controller = new AbortController();
-  const response = await get(p, '/', controller.signal);
+  const controller = new Cancellation();
+  const response = await get(p, '/', controller);
   const error = await new Promise<Error>((resolve) => {
     response.read({
       onData: () => { setTimeout(() => controller.abort(), 10); },

@@ -83,6 +83,19 @@ test('trailers and chunk extensions', () => {
     { status: 200, keepAlive: true, body: 'hello!' });
 });
 
+test('chunk sizes in either case, with leading zeros, up to 13 digits', () => {
+  const a27 = 'a'.repeat(27);
+  const b10 = 'b'.repeat(10);
+  checkAllSplits(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1b\r\n${a27}\r\n0000A\r\n${b10}\r\n1B\r\n${a27}\r\n000\r\n\r\n`,
+    { status: 200, keepAlive: true, body: a27 + b10 + a27 });
+  checkAllSplits(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${'0'.repeat(12)}3\r\nxyz\r\n0\r\n\r\n`,
+    { status: 200, keepAlive: true, body: 'xyz' });
+  fails(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${'0'.repeat(13)}3\r\nxyz\r\n0\r\n\r\n`, /chunk size/);
+  fails('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\r\nxyz\r\n0\r\n\r\n', /chunk size/);
+  fails('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\rxyz\r\n0\r\n\r\n', /chunk size/);
+  fails('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3g\r\nxyz\r\n0\r\n\r\n', /chunk size/);
+});
+
 test('keepAlive rules', () => {
   const head = (raw: string): ParsedHead => run([Buffer.from(raw)]).heads[0]!;
   assert.equal(head('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n').keepAlive, false);

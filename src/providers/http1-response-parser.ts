@@ -38,6 +38,7 @@ type State = 'head' | 'length' | 'close' | 'chunk-size' | 'chunk-data' | 'chunk-
 const CR = 13;
 const LF = 10;
 const headEnd = Buffer.from('\r\n\r\n');
+const noBytes = Buffer.alloc(0);
 /** A chunk-size line is a few hex digits plus rare extensions: anything longer is an attack. */
 const maxChunkLine = 4096;
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -48,7 +49,7 @@ const chunkExtRe = /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]
 export class Http1ResponseParser {
   private state: State = 'head';
   /** Chunk-size line or trailer line bytes seen so far but not yet complete (a copy). */
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = noBytes;
   private remaining = 0;
   private crlfSeen = 0;
   private trailerBytes = 0;
@@ -104,7 +105,7 @@ export class Http1ResponseParser {
 
   private finish(): void {
     this.state = 'done';
-    this.pending = Buffer.alloc(0);
+    this.pending = noBytes;
     this.events.onEnd();
   }
 
@@ -194,6 +195,10 @@ export class Http1ResponseParser {
   }
 
   private readChunkSize(bytes: Buffer, pos: number): number {
+    if (this.pending.length === 0) {
+      const next = this.readPlainChunkSize(bytes, pos);
+      if (next !== -1) return next;
+    }
     const lf = bytes.indexOf(LF, pos);
     if (lf === -1) {
       this.appendPending(bytes.subarray(pos), maxChunkLine, 'chunk size line too long');
@@ -201,7 +206,7 @@ export class Http1ResponseParser {
     }
     const part = bytes.subarray(pos, lf + 1);
     const line = this.pending.length === 0 ? part : Buffer.concat([this.pending, part]);
-    this.pending = Buffer.alloc(0);
+    this.pending = noBytes;
     if (line.length > maxChunkLine) throw new Http1ParseError('chunk size line too long');
     if (line.length < 2 || line[line.length - 2] !== CR) throw new Http1ParseError('bad chunk size line');
     const text = line.toString('latin1', 0, line.length - 2);
@@ -211,6 +216,27 @@ export class Http1ResponseParser {
     if (size === 0) this.state = 'trailers';
     else { this.remaining = size; this.state = 'chunk-data'; }
     return lf + 1;
+  }
+
+  /**
+   * The line nearly every upstream sends, whole within this read: hex digits and CRLF. Read from
+   * the bytes without a string, a regex match or a view (one per streamed event otherwise). Returns
+   * the position after the line, or -1 for anything else (split across reads, extensions,
+   * malformed), which the general path then reads or rejects.
+   */
+  private readPlainChunkSize(bytes: Buffer, pos: number): number {
+    const maxEnd = Math.min(bytes.length, pos + 13); // 13 hex digits stay below 2^53
+    let size = 0;
+    let at = pos;
+    for (; at < maxEnd; at++) {
+      const digit = hexDigitValue(bytes[at] ?? 0);
+      if (digit === -1) break;
+      size = size * 16 + digit;
+    }
+    if (at === pos || at + 1 >= bytes.length || bytes[at] !== CR || bytes[at + 1] !== LF) return -1;
+    if (size === 0) this.state = 'trailers';
+    else { this.remaining = size; this.state = 'chunk-data'; }
+    return at + 2;
   }
 
   /** Reads trailer lines up to the empty line; trailers are validated and dropped. */
@@ -229,7 +255,7 @@ export class Http1ResponseParser {
         this.finish();
         return pos;
       }
-      this.pending = Buffer.alloc(0);
+      this.pending = noBytes;
       this.trailerBytes += line.length;
       if (this.trailerBytes > this.maxHeadBytes) throw new Http1ParseError('trailers too large');
       parseHeaderLines([line.toString('latin1', 0, line.length - 2)]);
@@ -241,6 +267,12 @@ export class Http1ResponseParser {
     if (this.pending.length + part.length > cap) throw new Http1ParseError(message);
     this.pending = Buffer.concat([this.pending, part]); // copy: the caller's buffer is reused
   }
+}
+
+function hexDigitValue(byte: number): number {
+  if (byte >= 48 && byte <= 57) return byte - 48; // 0-9
+  const lower = byte | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1; // a-f, A-F
 }
 
 function parseHeaderLines(lines: string[]): Record<string, string> {

@@ -1,3 +1,5 @@
+import type { Cancellation } from '../core/cancellation.js';
+
 /** Types and small helpers shared by the HTTP/1.1 pool's parts (http1-pool.ts explains the design). */
 
 export interface Http1PoolOptions {
@@ -32,7 +34,7 @@ export interface Http1Request {
   path: string;
   headers: Record<string, string>;
   body: string;
-  signal: AbortSignal;
+  signal: Cancellation;
 }
 
 export const readBufferSize = 64 * 1024;
@@ -58,7 +60,7 @@ export function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-export function abortError(signal: AbortSignal): Error {
+export function abortError(signal: Cancellation): Error {
   const error = new Error('The operation was aborted', { cause: signal.reason });
   error.name = 'AbortError';
   return Object.assign(error, { code: 'ABORT_ERR' });

@@ -1,5 +1,6 @@
 import { Http1Pool } from './http1-pool.js';
 import type { Transport, UpstreamResponse } from './provider.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 export interface Http1TransportOptions {
   baseUrl: string;
@@ -28,7 +29,7 @@ export class Http1Transport implements Transport {
     });
   }
 
-  async post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse> {
+  async post(path: string, headers: Record<string, string>, body: string, signal: Cancellation): Promise<UpstreamResponse> {
     const response = await this.pool.request({ method: 'POST', path: `${this.basePath}${path}`, headers, body, signal });
     return { status: response.status, headers: response.headers, body: response };
   }

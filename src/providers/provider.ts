@@ -1,4 +1,5 @@
 import type { UpstreamTarget } from '../protocols/codec.js';
+import type { Cancellation } from '../core/cancellation.js';
 
 /** The wire protocol an upstream speaks; decides whether a request passes through or is translated. */
 export type UpstreamProtocol = 'openai-chat' | 'anthropic-messages' | 'gemini';
@@ -38,7 +39,7 @@ export interface UpstreamResponse {
 /** How requests reach one upstream origin. */
 export interface Transport {
   /** POSTs `body` to `path` (appended to the base URL's path); resolves once the response head arrives. */
-  post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse>;
+  post(path: string, headers: Record<string, string>, body: string, signal: Cancellation): Promise<UpstreamResponse>;
   close(): void;
 }
 
@@ -49,7 +50,7 @@ export interface UpstreamCall {
   body: string;
   stream: boolean;
   /** Aborted when the client goes away: the upstream connection is closed at once. */
-  signal: AbortSignal;
+  signal: Cancellation;
   /** Client headers worth forwarding on a same-protocol exchange (e.g. `anthropic-beta`). */
   forwardHeaders?: Record<string, string>;
 }

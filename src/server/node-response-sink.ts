@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { keepAliveFrame, type ResponseSink } from '../gateway/response-sink.js';
+import { Cancellation } from '../core/cancellation.js';
 
 const idleTicksPerKeepAlive = 4;
 
@@ -26,7 +27,7 @@ const sseHeaders = {
  */
 export class NodeResponseSink implements ResponseSink {
   streaming = false;
-  private readonly controller = new AbortController();
+  private readonly cancellation = new Cancellation();
   private socket: Socket | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   /** Set by every write; the keep-alive timer only speaks after a whole interval without one. */
@@ -41,7 +42,7 @@ export class NodeResponseSink implements ResponseSink {
   ) {
     const onClose = (): void => {
       this.stopKeepAlive();
-      if (!res.writableFinished) this.controller.abort();
+      if (!res.writableFinished) this.cancellation.abort();
     };
     res.once('close', onClose);
     // A pipelined response gets no 'close' until it owns the socket; the socket closing is what
@@ -51,8 +52,8 @@ export class NodeResponseSink implements ResponseSink {
     res.once('finish', () => socket.off('close', onClose));
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): Cancellation {
+    return this.cancellation;
   }
 
   sendJson(status: number, body: string, headers: Record<string, string> = {}): void {
@@ -93,16 +94,16 @@ export class NodeResponseSink implements ResponseSink {
 
   drained(): Promise<void> {
     const stream = this.socket ?? this.res;
-    const signal = this.controller.signal;
+    const signal = this.cancellation;
     if (!stream.writableNeedDrain || stream.destroyed || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         stream.off('drain', done);
-        signal.removeEventListener('abort', done);
+        signal.offAbort(done);
         resolve();
       };
       stream.on('drain', done);
-      signal.addEventListener('abort', done);
+      signal.onAbort(done);
     });
   }
 
@@ -113,7 +114,7 @@ export class NodeResponseSink implements ResponseSink {
 
   /** Stops the work behind this response (the upstream call) as if the client had left. */
   cancel(): void {
-    this.controller.abort();
+    this.cancellation.abort();
   }
 
   /** Resolves once the response has been fully handed to the socket, or the socket is gone. */

@@ -4,6 +4,7 @@ import { openAiDialect } from '../openai-dialect.js';
 import type { ResponseSink } from '../response-sink.js';
 import type { Route } from '../route-table.js';
 import type { Clock } from '../routing.js';
+import { Cancellation } from '../../core/cancellation.js';
 
 /**
  * A clock for unit tests of retries and cooldowns: sleeping advances time at once (and records
@@ -24,7 +25,7 @@ export class FakeClock implements Clock {
     this.time += ms;
   }
 
-  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+  async sleep(ms: number, signal: Cancellation): Promise<void> {
     this.sleeps.push(ms);
     this.onSleep?.(ms);
     if (!signal.aborted) this.time += ms;
@@ -39,15 +40,15 @@ export function sequence(...values: number[]): () => number {
 
 /** A response sink in memory: what the client would have received. */
 export class MemorySink implements ResponseSink {
-  readonly controller = new AbortController();
+  readonly controller = new Cancellation();
   streaming = false;
   status: number | undefined;
   body = '';
   headers: Record<string, string> = {};
   ended = false;
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): Cancellation {
+    return this.controller;
   }
 
   sendJson(status: number, body: string, headers: Record<string, string> = {}): void {

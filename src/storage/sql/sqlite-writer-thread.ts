@@ -27,6 +27,7 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 let insertAll;
 parentPort.on('message', (message) => {
+  if (message.exit === true) process.exit(1);
   try {
     const rows = message.rows;
     if (insertAll === undefined && rows.length > 0) {
@@ -92,9 +93,18 @@ export class SqliteWriterThread {
     await worker.terminate();
   }
 
-  /** Stops the thread as a crash would (tests: a dead writer must fail its batches, then restart). */
+  /**
+   * Makes the thread exit as a crash would, before it reads any batch sent after this call (tests:
+   * a dead writer must fail its batches, then restart). Not worker.terminate(): a thread terminated
+   * inside an SQLite call can abort the whole process (better-sqlite3 raising SQLITE_BUSY in an
+   * isolate being torn down: a V8 fatal error, seen once in this test).
+   */
   async kill(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (worker === null) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ exit: true });
+    await exited;
   }
 
   /**
