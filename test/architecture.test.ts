@@ -48,3 +48,17 @@ test('imports point inwards only', () => {
   }
   assert.deepEqual(violations, []);
 });
+
+test('node-llama-cpp (an optional dependency) is imported only lazily, by the local provider', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(src)) {
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/^\s*import\s+(type\s+)?[^'"]*from\s+['"]node-llama-cpp['"]/gm)) {
+      if (match[1] === undefined) violations.push(`${relative(src, file)}: a static import runs at start-up and fails without the package`);
+    }
+    if (/import\(\s*['"]node-llama-cpp['"]\s*\)/.test(text) && !relative(src, file).startsWith('providers/local/')) {
+      violations.push(`${relative(src, file)} loads node-llama-cpp outside src/providers/local`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

@@ -128,8 +128,10 @@ describe('parseConfigText: valid configs', () => {
     );
     assert.equal(config.port, 9090);
     assert.equal(config.host, '0.0.0.0');
-    assert.equal(config.providers.openai?.api_key, undefined);
-    assert.deepEqual(config.providers.openai?.headers, { 'X-Template': '${not_a_var}', 'X-Mixed': 'a-set-${b}' });
+    const openai = config.providers.openai;
+    assert.ok(openai !== undefined && openai.kind !== 'local');
+    assert.equal(openai.api_key, undefined);
+    assert.deepEqual(openai.headers, { 'X-Template': '${not_a_var}', 'X-Mixed': 'a-set-${b}' });
   });
 
   it('never interpolates keys', () => {
@@ -244,7 +246,7 @@ describe('parseConfigText: problems', () => {
       ),
       [
         '2:3 providers.a/b: invalid name "a/b": provider names may only contain letters, digits, "_", "." and "-"',
-        '6:11 providers.c.kind: unknown kind "opena", expected one of: openai, anthropic, gemini (did you mean "openai"?)',
+        '6:11 providers.c.kind: unknown kind "opena", expected one of: openai, anthropic, gemini, local (did you mean "openai"?)',
         '10:15 providers.d.base_url: expected an http(s) URL like "https://api.openai.com/v1", got "ftp://x"',
       ],
     );

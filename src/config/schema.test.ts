@@ -62,10 +62,11 @@ describe('configSchema', () => {
     const parsed = configSchema.parse({
       providers: { claude: { kind: 'anthropic', api_key: 'k' }, google: { kind: 'gemini', api_key: 'g' } },
     });
-    assert.equal(parsed.providers.claude?.base_url, 'https://api.anthropic.com');
-    assert.equal(parsed.providers.google?.base_url, 'https://generativelanguage.googleapis.com/v1beta');
     const claude = parsed.providers.claude;
-    assert.ok(claude?.kind === 'anthropic');
+    const google = parsed.providers.google;
+    assert.ok(claude?.kind === 'anthropic' && google?.kind === 'gemini');
+    assert.equal(claude.base_url, 'https://api.anthropic.com');
+    assert.equal(google.base_url, 'https://generativelanguage.googleapis.com/v1beta');
     assert.equal(claude.anthropic_version, '2023-06-01');
     assert.equal(claude.default_max_tokens, 4096);
   });

@@ -155,8 +155,26 @@ export const geminiProviderSchema = z.strictObject({
   ...providerCommon,
 });
 
-// The local kind (node-llama-cpp) comes as a further variant of this union.
-export const providerSchema = z.discriminatedUnion('kind', [openaiProviderSchema, anthropicProviderSchema, geminiProviderSchema]);
+/** GGUF models run in-process by node-llama-cpp; routes are "<provider>/<file>.gguf". */
+export const localProviderSchema = z.strictObject({
+  kind: z.literal('local'),
+  // Relative to the working directory, like the SQLite path.
+  models_dir: nonEmpty().default('./models'),
+  // CPU threads per model; unset: half the cores (at least 1). More threads than free cores
+  // makes llama.cpp's spinning barriers collapse throughput (100x measured on 2 cores with 4).
+  threads: scalar(integerBetween(1, 1024)).optional(),
+  // Tokens per sequence (prompt and answer); unset: what the model was trained for, as memory allows.
+  context_size: scalar(integerBetween(64, 10_000_000)).optional(),
+  // Requests generated at once per model; each more waits in the queue.
+  sequences: scalar(integerBetween(1, 256)).default(1),
+  // Requests that may wait for a free sequence; past that: 503 with Retry-After.
+  queue: scalar(integerBetween(0, 100_000)).default(32),
+  // auto: CUDA, Vulkan or Metal when present, else CPU; false: CPU only.
+  gpu: z.union([z.literal('auto'), z.literal(false)]).default('auto'),
+  timeouts: section(timeoutsSchema.prefault({})),
+});
+
+export const providerSchema = z.discriminatedUnion('kind', [openaiProviderSchema, anthropicProviderSchema, geminiProviderSchema, localProviderSchema]);
 
 export const PROVIDER_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
