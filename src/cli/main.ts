@@ -3,6 +3,7 @@ import { sluiceVersion } from '../gateway/gateway.js';
 import { openStore } from '../storage/open-store.js';
 import { runCheck } from './check.js';
 import { keysUsage, runKeys } from './keys.js';
+import { runPull } from './pull.js';
 import { runServe } from './serve.js';
 import { runUsage } from './usage.js';
 
@@ -14,6 +15,8 @@ Usage:
   sluice keys create|list|update|revoke ...            manage client keys (sluice keys --help)
   sluice usage [--from D] [--to D] [--key K] [--model M] [--group-by day|model|key] [--json]
                                                        spending from the usage ledger (sluice usage --help)
+  sluice pull <owner>/<repo>/<file>.gguf | <url> [--dir DIR]
+                                                       download a local model (sluice pull --help)
   sluice --version | --help
 
 ${keysUsage}
@@ -39,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'keys':
         return await runKeys({ argv: rest, env: process.env, stdout: print, stderr: printError, openStore });
+      case 'pull':
+        return await runPull({ argv: rest, env: process.env, stderr: printError, progress: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true } });
       case 'usage':
         return await runUsage({ argv: rest, env: process.env, stdout: print, stderr: printError, openStore });
       case '--version':
