@@ -3,6 +3,7 @@ import { sluiceVersion } from '../gateway/gateway.js';
 import { openStore } from '../storage/open-store.js';
 import { runCheck } from './check.js';
 import { keysUsage, runKeys } from './keys.js';
+import { runInit } from './init.js';
 import { runPull } from './pull.js';
 import { runServe } from './serve.js';
 import { runUsage } from './usage.js';
@@ -12,6 +13,7 @@ const usage = `Sluice ${sluiceVersion}: an LLM API gateway (OpenAI and Anthropic
 Usage:
   sluice serve [--config FILE] [--host H] [--port N]   start the gateway
   sluice check --config FILE                           validate a config file
+  sluice init [--force]                                write a commented sluice.yaml from what this machine has
   sluice keys create|list|update|revoke ...            manage client keys (sluice keys --help)
   sluice usage [--from D] [--to D] [--key K] [--model M] [--group-by day|model|key] [--json]
                                                        spending from the usage ledger (sluice usage --help)
@@ -20,7 +22,9 @@ Usage:
   sluice --version | --help
 
 ${keysUsage}
-Config: --config, else $SLUICE_CONFIG, else ./sluice.yaml when present.
+Config: --config, else $SLUICE_CONFIG, else ./sluice.yaml when present, else what this machine has
+(providers from OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY,
+GROQ_API_KEY, OLLAMA_HOST; GGUF files in ./models as local models).
 Environment: PORT (listen port), SLUICE_LOG_LEVEL (debug|info|warn|error|silent).
 `;
 
@@ -42,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'keys':
         return await runKeys({ argv: rest, env: process.env, stdout: print, stderr: printError, openStore });
+      case 'init':
+        return await runInit({ argv: rest, env: process.env, stdout: print, stderr: printError });
       case 'pull':
         return await runPull({ argv: rest, env: process.env, stderr: printError, progress: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true } });
       case 'usage':

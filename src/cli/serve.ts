@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, defaultConfig, loadConfigFile } from '../config/load-config.js';
+import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { routeLabel, type SluiceConfig } from '../config/schema.js';
 import { isLoopbackHost } from '../gateway/loopback.js';
 import { sluiceVersion } from '../gateway/gateway.js';
 import { createLogger, isLogLevel } from '../observability/logger.js';
 import { startServer } from '../server/start-server.js';
 import { holdYoungGeneration } from '../runtime/heap-flags.js';
+import { adminKeyFile, firstRunConfig } from './first-run.js';
+import { defaultLocalModel } from './init-config.js';
 
 export interface ServeArgs {
   configPath: string | undefined;
@@ -20,8 +22,10 @@ export async function runServe(args: ServeArgs): Promise<number> {
   const { env, stderr } = args;
   const configPath = args.configPath ?? env.SLUICE_CONFIG ?? (existsSync('sluice.yaml') ? 'sluice.yaml' : undefined);
   let config: SluiceConfig;
+  let notes: string[] = [];
   try {
-    config = configPath === undefined ? defaultConfig() : await loadConfigFile(configPath, env);
+    if (configPath === undefined) ({ config, notes } = await firstRunConfig(env));
+    else config = await loadConfigFile(configPath, env);
   } catch (error) {
     stderr(error instanceof ConfigError ? error.message : `sluice: ${String(error)}`);
     return 1;
@@ -68,25 +72,51 @@ export async function runServe(args: ServeArgs): Promise<number> {
     process.once('SIGINT', stop);
     // Announced only once a signal stops it cleanly: a supervisor reacting to the banner at once
     // must not hit the default action (an instant exit without shutdown).
-    stderr(banner(config, running.url, configPath, running.gateway.keys.storedKeyCount));
+    stderr(banner({ config, url: running.url, configPath, storedKeys: running.gateway.keys.storedKeyCount, notes }));
     logger.info('listening', { url: running.url, version: sluiceVersion });
   });
   return 0;
 }
 
-function banner(config: SluiceConfig, url: string, configPath: string | undefined, storedKeys: number): string {
+interface BannerFacts {
+  config: SluiceConfig;
+  url: string;
+  configPath: string | undefined;
+  storedKeys: number;
+  notes: string[];
+}
+
+/** What an operator needs to start: where Sluice listens, what it serves, how to call it. */
+function banner({ config, url, configPath, storedKeys, notes }: BannerFacts): string {
   const models = Object.entries(config.models);
-  const lines = [`Sluice ${sluiceVersion} listening on ${url}`, `  config: ${configPath ?? '(none: built-in defaults)'}`];
+  const lines = [`Sluice ${sluiceVersion} listening on ${url}`, `  config: ${configPath ?? '(none: serving what this machine has; `sluice init` writes it to sluice.yaml)'}`];
   if (models.length === 0) {
-    lines.push('  models: none. Add providers and models to sluice.yaml (see README: "Config reference").');
+    lines.push(
+      '  models: none yet. Sluice is running, but has nothing to serve. Either:',
+      `    - pull a small local model (~400 MB), then restart: npx sluice pull ${defaultLocalModel}`,
+      '    - or set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY, GROQ_API_KEY or OLLAMA_HOST and restart',
+      '    - or write sluice.yaml (README: "Config reference"; `sluice init` starts one)',
+    );
   } else {
-    lines.push(`  models: ${models.map(([name, m]) => `${name} -> ${m.routes.map(routeLabel).join(', ')}`).join('; ')}`);
+    lines.push('  models:');
+    for (const [name, m] of models) lines.push(`    ${name} -> ${m.routes.map(routeLabel).join(', ')}`);
   }
+  const keyless = config.keys.length === 0 && storedKeys === 0;
   lines.push(
-    config.keys.length === 0 && storedKeys === 0
+    keyless
       ? '  auth: none. No client keys are configured, so Sluice serves without authentication (loopback only) until one is created.'
       : `  auth: ${config.keys.length} config key(s), ${storedKeys} stored key(s); send Authorization: Bearer <key>`,
   );
+  if (configPath === undefined && config.admin_key !== undefined) lines.push(`  admin key: in ${adminKeyFile} (Authorization: Bearer <it> on /admin/*); client keys: sluice keys create --name <name>`);
+  for (const note of notes) lines.push(`  note: ${note}`);
+  // A local model answers without any key or network: the best first try when there is one.
+  const local = models.find(([, m]) => m.routes.some((r) => config.providers[routeLabel(r).split('/')[0] ?? '']?.kind === 'local'));
+  const first = (local ?? models[0])?.[0];
+  if (first !== undefined) {
+    const auth = keyless ? '' : " -H 'Authorization: Bearer <key>'";
+    const body = JSON.stringify({ model: first, stream: true, messages: [{ role: 'user', content: 'Say hello!' }] });
+    lines.push('  try it:', `    curl -N ${url}/v1/chat/completions -H 'content-type: application/json'${auth} -d '${body.replaceAll("'", "'\\''")}'`);
+  }
   return lines.join('\n');
 }
 
