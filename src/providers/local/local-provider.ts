@@ -35,7 +35,7 @@ type NodeLlamaCpp = typeof import('node-llama-cpp');
 /** One llama.cpp runtime per process, shared by every local provider. */
 let runtime: Promise<{ library: NodeLlamaCpp; llama: Llama }> | undefined;
 
-function loadRuntime(gpu: 'auto' | false): Promise<{ library: NodeLlamaCpp; llama: Llama }> {
+function loadRuntime(gpu: 'auto' | false, threads: number): Promise<{ library: NodeLlamaCpp; llama: Llama }> {
   runtime ??= (async () => {
     let library: NodeLlamaCpp;
     try {
@@ -44,7 +44,10 @@ function loadRuntime(gpu: 'auto' | false): Promise<{ library: NodeLlamaCpp; llam
       throw new RuntimeMissingError(`node-llama-cpp could not be loaded (${(error as Error).message}); local models need it: npm install node-llama-cpp`);
     }
     // build: never: if no prebuilt binary fits, fail now rather than try to compile llama.cpp.
-    const llama = await library.getLlama({ gpu, build: 'never', skipDownload: true, logLevel: library.LlamaLogLevel.error });
+    // maxThreads caps the runtime's own pool too: left at its default (4 on a 2-core VM), streamed
+    // throughput fell ~20 % even with the context on 1 thread (measured). The first local provider
+    // to load a model sets it for the process.
+    const llama = await library.getLlama({ gpu, build: 'never', skipDownload: true, maxThreads: threads, logLevel: library.LlamaLogLevel.error });
     return { library, llama };
   })();
   runtime.catch(() => { runtime = undefined; });
@@ -144,7 +147,7 @@ export class LocalProvider implements Provider {
     let model = this.models.get(path);
     if (model === undefined) {
       const { threads, contextSize, sequences, maxQueue, gpu } = this.options;
-      model = loadRuntime(gpu).then(({ library, llama }) => LocalModel.load(library, llama, path, { threads, contextSize, sequences, maxQueue }));
+      model = loadRuntime(gpu, threads).then(({ library, llama }) => LocalModel.load(library, llama, path, { threads, contextSize, sequences, maxQueue }));
       this.models.set(path, model);
       // A failed load is not remembered: the file may be fixed or replaced.
       model.catch(() => this.models.delete(path));
