@@ -60,7 +60,8 @@ test('sluice serve: says it serves without authentication on loopback, answers, 
   t.after(() => child.kill('SIGKILL'));
   const { url, stderr } = await banner(child);
   assert.match(stderr, /auth: none\. No client keys are configured/);
-  assert.match(stderr, /models: m -> up\/x/);
+  assert.match(stderr, /models:\n {4}m -> up\/x\n/);
+  assert.match(stderr, /try it:\n {4}curl -N http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions .*"model":"m"/);
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
   const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };

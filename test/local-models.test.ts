@@ -196,9 +196,26 @@ test('a client that disconnects mid-stream stops generation; the partial usage i
   assert.equal(record.outcome, 'client_aborted');
   assert.ok(record.usage !== undefined && record.usage.output >= 5 && record.usage.output < 1500, `output ${record.usage?.output}`);
   assert.ok(record.usage.input > 0);
+  assert.equal(record.usage.source, 'reported', 'counted by the model, not estimated');
 });
 
-test('N sequences generate at once, requests past N queue, past the queue a 503 with Retry-After', async () => {
+test('an Anthropic client that disconnects mid-stream stops generation too; partial usage settled', async () => {
+  const before = sluice.records.length;
+  const stream = anthropic.messages.stream({ model: 'noise', max_tokens: 1500, messages: [{ role: 'user', content: 'Talk a lot' }] });
+  let seen = 0;
+  stream.on('text', () => { if (++seen === 5) stream.abort(); });
+  await assert.rejects(stream.finalMessage());
+  await eventually(() => sluice.records.length > before, 5000, 'the aborted request recorded');
+  const record = sluice.records.at(-1)!;
+  assert.equal(record.protocol, 'anthropic');
+  assert.equal(record.outcome, 'client_aborted');
+  assert.ok(record.usage !== undefined && record.usage.output >= 5 && record.usage.output < 1500, `output ${record.usage?.output}`);
+  // Translated streams take a usage without a finish as provisional: settled from the text
+  // generated, never below what the model reported.
+  assert.ok(record.usage.input > 0);
+});
+
+test('N sequences generate at once, requests past N queue, past the queue a 429 with Retry-After', async () => {
   const long = (maxTokens = 400): Promise<{ finish: string | null | undefined }> => openAiStream({ model: 'noise', messages: [{ role: 'user', content: 'Talk' }], max_tokens: maxTokens, temperature: 0 });
   // 2 sequences + 2 queued: all four complete.
   const four = await Promise.all([long(), long(), long(), long()]);
@@ -211,7 +228,7 @@ test('N sequences generate at once, requests past N queue, past the queue a 503 
     headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'noise', messages: [{ role: 'user', content: 'Talk' }], max_tokens: 5 }),
   });
-  assert.equal(response.status, 503);
+  assert.equal(response.status, 429);
   assert.equal(response.headers.get('retry-after'), '1');
   assert.match(JSON.stringify(await response.json()), /busy/);
   const settled = await Promise.all(running);

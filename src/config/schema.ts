@@ -167,7 +167,7 @@ export const localProviderSchema = z.strictObject({
   context_size: scalar(integerBetween(64, 10_000_000)).optional(),
   // Requests generated at once per model; each more waits in the queue.
   sequences: scalar(integerBetween(1, 256)).default(1),
-  // Requests that may wait for a free sequence; past that: 503 with Retry-After.
+  // Requests that may wait for a free sequence; past that: 429 with Retry-After: 1.
   queue: scalar(integerBetween(0, 100_000)).default(32),
   // auto: CUDA, Vulkan or Metal when present, else CPU; false: CPU only.
   gpu: z.union([z.literal('auto'), z.literal(false)]).default('auto'),

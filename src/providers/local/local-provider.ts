@@ -96,7 +96,9 @@ export class LocalProvider implements Provider {
     try {
       sequence = await model.acquire(call.signal);
     } catch (error) {
-      if (error instanceof QueueFullError) return errorResponse(503, 'server_error', `The local model ${call.model} is busy: every sequence is in use and ${model.queued} requests are waiting.`, null, 'overloaded', { 'retry-after': '1' });
+      // 429, not 503: the breaker then cools the route for the Retry-After second only (a 5xx
+      // counts as a fault, and three in a row would shut a merely busy model out for 30 s).
+      if (error instanceof QueueFullError) return errorResponse(429, 'rate_limit_exceeded', `The local model ${call.model} is busy: every sequence is in use and ${model.queued} requests are waiting.`, null, 'model_busy', { 'retry-after': '1' });
       throw error;
     }
     const stop = new Cancellation();
