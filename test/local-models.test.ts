@@ -87,20 +87,20 @@ test('OpenAI SDK: the scripted answer streams token by token, with usage from th
   assert.deepEqual(result.chunks, script);
   assert.equal(result.finish, 'stop');
   assert.ok(result.usage !== undefined);
-  assert.equal(result.usage.completion_tokens, script.length); // <|im_end|> ends it, uncounted
+  assert.equal(result.usage.completion_tokens, script.length + 1); // the chunks and <|im_end|>, which the model generated too
   assert.ok(result.usage.prompt_tokens > 10, `prompt tokens ${result.usage.prompt_tokens}`);
   assert.equal(result.usage.total_tokens, result.usage.prompt_tokens + result.usage.completion_tokens);
   const record = sluice.records.at(-1)!;
   assert.equal(record.outcome, 'ok');
   assert.equal(record.usage?.source, 'reported');
-  assert.equal(record.usage?.output, script.length);
+  assert.equal(record.usage?.output, script.length + 1);
 });
 
 test('OpenAI SDK, non-stream: the whole answer and usage', async () => {
   const completion = await openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Say hello' }] });
   assert.equal(completion.choices[0]?.message.content, answer);
   assert.equal(completion.choices[0]?.finish_reason, 'stop');
-  assert.equal(completion.usage?.completion_tokens, script.length);
+  assert.equal(completion.usage?.completion_tokens, script.length + 1);
 });
 
 test('a stop sequence ends the answer before it, finish_reason stop', async () => {
@@ -116,7 +116,7 @@ test('Anthropic SDK: the same answer as Messages events, end_turn, usage', async
   const message = await stream.finalMessage();
   assert.deepEqual(texts, script);
   assert.equal(message.stop_reason, 'end_turn');
-  assert.equal(message.usage.output_tokens, script.length);
+  assert.equal(message.usage.output_tokens, script.length + 1);
   assert.ok(message.usage.input_tokens > 10);
 });
 
@@ -128,10 +128,19 @@ test('max_tokens ends with length (OpenAI) and max_tokens (Anthropic); greedy ou
   assert.ok(first.chunks.join('').length > 0);
   assert.match(first.chunks.join(''), /^[\x20-\x7e]+$/);
   assert.equal(second.chunks.join(''), first.chunks.join(''));
-  const message = await anthropic.messages.create({ model: 'noise', max_tokens: 12, messages: [{ role: 'user', content: 'Talk' }] });
+  // Greedy: both APIs default to temperature 1 (this SDK version's types lack the field).
+  const greedy = { model: 'noise', max_tokens: 12, temperature: 0, messages: [{ role: 'user' as const, content: 'Talk' }] };
+  const message = await anthropic.messages.create(greedy);
   assert.equal(message.stop_reason, 'max_tokens');
   assert.equal(message.usage.output_tokens, 12);
   assert.equal(message.content[0]?.type === 'text' ? message.content[0].text : '', first.chunks.join(''));
+});
+
+test('without max_tokens a model that never stops ends where its context ends: length, not an endless context shift', async () => {
+  const completion = await openai.chat.completions.create({ model: 'noise', messages: [{ role: 'user', content: 'Talk' }] });
+  assert.equal(completion.choices[0]?.finish_reason, 'length');
+  const usage = completion.usage!;
+  assert.equal(usage.prompt_tokens + usage.completion_tokens, 2048);
 });
 
 test('a tool call: OpenAI tool_calls with an id, Anthropic tool_use', async () => {

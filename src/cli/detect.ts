@@ -73,8 +73,13 @@ export async function detect(options: DetectOptions): Promise<Detection> {
     });
   }
   const ollamaHost = env.OLLAMA_HOST;
-  if (ollamaHost !== undefined && ollamaHost !== '') {
-    const origin = ollamaOrigin(ollamaHost);
+  let origin: string | undefined;
+  try {
+    origin = ollamaHost === undefined || ollamaHost === '' ? undefined : ollamaOrigin(ollamaHost);
+  } catch {
+    notes.push(`OLLAMA_HOST=${JSON.stringify(ollamaHost)} is not a host:port or URL; Ollama's models are not served.`);
+  }
+  if (origin !== undefined) {
     const listed = await ollamaModels(origin, options.ollamaTimeoutMs ?? 1500);
     if (typeof listed === 'string') notes.push(`Ollama at ${origin} (OLLAMA_HOST) did not list its models (${listed}); start it and restart Sluice to serve them.`);
     else if (listed.length === 0) notes.push(`Ollama at ${origin} has no models yet (ollama pull <model>).`);

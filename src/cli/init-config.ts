@@ -8,6 +8,8 @@ import type { Detection } from './detect.js';
 export const defaultLocalModel = 'Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf';
 
 const q = (s: string): string => JSON.stringify(s);
+/** A quoted value with `${` doubled, so a file named `a${X}.gguf` is not read as a variable (keys never are). */
+const literal = (s: string): string => JSON.stringify(s.replaceAll('${', () => '$${')); // a function: in a replacement string "$$" means "$"
 
 /** A YAML scalar: plain when safe, else JSON-quoted (YAML reads JSON strings as they are). */
 function scalar(value: string): string {
@@ -58,7 +60,7 @@ export function renderConfig(detection: Detection, modelsDir: string): string {
     }
     lines.push('', '# The names clients send as "model", each routed to provider/upstream-model.', 'models:');
     for (const provider of detection.providers) {
-      for (const model of provider.models) lines.push(`  ${q(model.name)}:`, `    routes: [${q(`${provider.name}/${model.upstream}`)}]`);
+      for (const model of provider.models) lines.push(`  ${q(model.name)}:`, `    routes: [${literal(`${provider.name}/${model.upstream}`)}]`);
     }
   }
   lines.push(

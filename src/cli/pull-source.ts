@@ -17,6 +17,8 @@ export function resolvePullSource(spec: string, hubEndpoint: string = defaultHub
     const url = new URL(spec);
     const fileName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
     if (!fileName.endsWith('.gguf')) throw new Error(`the URL must name a .gguf file: ${spec}`);
+    // %2F or a backslash in the name would put the file outside the models folder.
+    if (/[/\\]/.test(fileName) || fileName.startsWith('.')) throw new Error(`the file name in ${spec} is not a plain file name`);
     return { url: url.toString(), fileName };
   }
   const match = /^([\w.-]+)\/([\w.-]+)(?:@([\w./-]+?))?\/(.+\.gguf)$/.exec(spec);
@@ -24,7 +26,7 @@ export function resolvePullSource(spec: string, hubEndpoint: string = defaultHub
     throw new Error(`expected <owner>/<repo>/<file>.gguf (a Hugging Face file) or an http(s) URL, got ${JSON.stringify(spec)}`);
   }
   const [, owner, repo, revision, path] = match as unknown as [string, string, string, string | undefined, string];
-  if (path.split('/').some((part) => part === '..' || part === '')) throw new Error(`bad file path in ${JSON.stringify(spec)}`);
+  if (path.split('/').some((part) => part === '..' || part === '' || part.includes('\\'))) throw new Error(`bad file path in ${JSON.stringify(spec)}`);
   const encodedPath = path.split('/').map(encodeURIComponent).join('/');
   const base = hubEndpoint.replace(/\/+$/, '');
   return {

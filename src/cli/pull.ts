@@ -56,8 +56,7 @@ export async function runPull(args: PullArgs): Promise<number> {
   }
   try {
     await mkdir(dir, { recursive: true });
-    const token = source.url.startsWith(hub) ? args.env.HF_TOKEN : undefined;
-    const sha = await download(source.url, `${target}.part`, { sha256: wanted, token, progress: args.progress });
+    const sha = await download(source.url, `${target}.part`, { sha256: wanted, token: args.env.HF_TOKEN, hubOrigin: new URL(hub).origin, progress: args.progress });
     await rename(`${target}.part`, target);
     args.stderr(`Saved ${target}${sha === undefined ? ' (the source gave no checksum to verify)' : ` (sha256 ${sha} verified)`}`);
     return 0;
@@ -76,21 +75,32 @@ function cannotReach(url: string, target: string, error: unknown): string {
 
 interface DownloadOptions {
   sha256: string | undefined;
+  /** HF_TOKEN: sent only to the hub's own origin, never to a CDN or another host. */
   token: string | undefined;
+  hubOrigin: string;
   progress: PullArgs['progress'];
 }
 
 /** Downloads into `part`, resuming what is there; returns the verified SHA-256, if one was known. */
 async function download(url: string, part: string, options: DownloadOptions): Promise<string | undefined> {
   let have = (await stat(part).catch(() => undefined))?.size ?? 0;
-  const { response, linkedSha, linkedSize } = await request(url, have, options.token);
+  const { response, linkedSha, linkedSize } = await request(url, have, options);
   const expected = options.sha256 ?? linkedSha;
-  if (response.status === 416 && have > 0 && (linkedSize === undefined || linkedSize === have)) {
-    // The part is already whole (the previous run was cut after the last byte).
+  if (response.status === 416 && have > 0) {
     await response.body?.cancel();
-    return verify(part, await hashOfFile(part), expected);
+    // "bytes */N": the part is whole when it holds exactly N bytes (the last run was cut after its
+    // last byte); anything else is stale or too long, so it goes and the next run starts over.
+    const size = Number(/^bytes \*\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1] ?? linkedSize ?? NaN);
+    if (size === have) return verify(part, await hashOfFile(part), expected);
+    await rm(part, { force: true });
+    throw new PullError(`${url} has ${Number.isNaN(size) ? 'an unknown number of' : size} bytes, the partial download ${have}: it was deleted; run the command again`);
   }
-  if (response.status === 206 && !rangeStartsAt(response, have)) throw new PullError(`${url} answered a resume request with the wrong range (${response.headers.get('content-range')})`);
+  if (response.status === 206 && (!rangeStartsAt(response, have) || !sameTotal(response, linkedSize))) {
+    await response.body?.cancel();
+    // A changed file or a confused server: resuming would splice two versions together.
+    await rm(part, { force: true });
+    throw new PullError(`${url} answered the resume request with ${response.headers.get('content-range')}, not the rest of the same file: the partial download was deleted; run the command again`);
+  }
   if (response.status === 200) have = 0; // no range support: start over
   else if (response.status !== 206) {
     await response.body?.cancel();
@@ -134,15 +144,15 @@ async function verify(part: string, hash: Hash, expected: string | undefined): P
 }
 
 /** GET with redirects followed by hand: Hugging Face puts the file's SHA-256 on its own answer, not the CDN's. */
-async function request(url: string, from: number, token: string | undefined): Promise<{ response: Response; linkedSha: string | undefined; linkedSize: number | undefined }> {
+async function request(url: string, from: number, options: DownloadOptions): Promise<{ response: Response; linkedSha: string | undefined; linkedSize: number | undefined }> {
   let current = url;
   let linkedSha: string | undefined;
   let linkedSize: number | undefined;
   for (let hop = 0; hop <= maxRedirects; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'sluice-pull' };
     if (from > 0) headers.range = `bytes=${from}-`;
-    // The token goes to the hub only, never to the CDN it redirects to.
-    if (token !== undefined && hop === 0) headers.authorization = `Bearer ${token}`;
+    // The token goes to the hub only (every hop on its origin), never to the CDN it redirects to.
+    if (options.token !== undefined && new URL(current).origin === options.hubOrigin) headers.authorization = `Bearer ${options.token}`;
     const response = await fetch(current, { headers, redirect: 'manual' });
     linkedSha ??= shaOf(response.headers.get('x-linked-etag')) ?? shaOf(response.headers.get('etag'));
     const size = Number(response.headers.get('x-linked-size') ?? NaN);
@@ -162,6 +172,12 @@ async function request(url: string, from: number, token: string | undefined): Pr
 function shaOf(etag: string | null): string | undefined {
   const value = etag?.replace(/^W\//, '').replaceAll('"', '').toLowerCase();
   return value !== undefined && /^[0-9a-f]{64}$/.test(value) ? value : undefined;
+}
+
+/** The total after "/" in Content-Range agrees with the size the hub announced (when both are known). */
+function sameTotal(response: Response, linkedSize: number | undefined): boolean {
+  const total = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
+  return total === undefined || linkedSize === undefined || Number(total) === linkedSize;
 }
 
 function rangeStartsAt(response: Response, from: number): boolean {

@@ -24,7 +24,12 @@ export class Cancellation {
       const at = listeners.indexOf(listener);
       if (at === -1) continue;
       listeners.splice(at, 1);
-      listener();
+      try {
+        listener();
+      } catch (error) {
+        // One failing listener must not keep the others (an upstream socket to close...) from running.
+        queueMicrotask(() => { throw error; });
+      }
     }
     this.listeners = undefined;
   }

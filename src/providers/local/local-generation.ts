@@ -28,12 +28,15 @@ export async function generate(model: LocalModel, sequence: LlamaContextSequence
   const { history, functions } = llamaShapes(request);
   const promptTokens = hooks.promptTokens;
   let completionTokens = 0;
+  // The meter also counts what onToken does not report (function-call and thought tokens).
+  const outputBefore = sequence.tokenMeter.usedOutputTokens;
   const chat = new model.library.LlamaChat({ contextSequence: sequence, chatWrapper: model.chatWrapper });
   try {
     const result = await chat.generateResponse(history, {
       ...(functions === undefined ? {} : { functions }),
       ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      // OpenAI's and Anthropic's default is 1; node-llama-cpp's is 0 (greedy).
+      temperature: request.temperature ?? 1,
       ...(request.topP === undefined ? {} : { topP: request.topP }),
       ...(request.seed === undefined ? {} : { seed: request.seed }),
       ...(request.stop.length === 0 ? {} : { customStopTriggers: request.stop }),
@@ -43,6 +46,7 @@ export async function generate(model: LocalModel, sequence: LlamaContextSequence
       onTextChunk: (text: string) => { if (text !== '') hooks.onText(text); },
     });
     const calls = (result.functionCalls ?? []).map((call) => ({ name: call.functionName, params: call.params }));
+    completionTokens = Math.max(completionTokens, sequence.tokenMeter.usedOutputTokens - outputBefore);
     return { text: result.response, calls, finish: finishOf(result.metadata.stopReason, calls.length), usage: { promptTokens, completionTokens } };
   } finally {
     chat.dispose();

@@ -69,6 +69,7 @@ export class LocalModel {
 
   /** A free sequence, at once or when one frees up; rejects with QueueFullError, or if cancelled while waiting. */
   acquire(cancellation: Cancellation): Promise<LlamaContextSequence> {
+    if (cancellation.aborted) return Promise.reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
     const sequence = this.free.pop();
     if (sequence !== undefined) return Promise.resolve(sequence);
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError('every sequence is busy and the queue is full'));
@@ -97,7 +98,10 @@ export class LocalModel {
   }
 
   async dispose(): Promise<void> {
-    for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('the local model was unloaded'));
+    for (const waiter of this.waiting.splice(0)) {
+      waiter.cancellation.offAbort(waiter.onAbort);
+      waiter.reject(new Error('the local model was unloaded'));
+    }
     await this.context.dispose();
     await this.model.dispose();
   }

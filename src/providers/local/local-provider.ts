@@ -7,13 +7,13 @@
  * the ledger) is the same as for a remote upstream.
  */
 import { stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
-import type { Llama } from 'node-llama-cpp';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Llama, LlamaContextSequence } from 'node-llama-cpp';
 import { Cancellation } from '../../core/cancellation.js';
 import type { UpstreamTarget } from '../../protocols/codec.js';
 import type { Provider, UpstreamCall, UpstreamResponse, UpstreamTimeouts } from '../provider.js';
 import { LocalRequestError, readChatRequest, type LocalChatRequest } from './chat-request.js';
-import { countPromptTokens, generate } from './local-generation.js';
+import { countPromptTokens, generate, type GenerationResult } from './local-generation.js';
 import { LocalModel, QueueFullError } from './local-model.js';
 import { completionJson, OpenAiChunkWriter } from './openai-output.js';
 import { PushBody } from './push-body.js';
@@ -86,13 +86,21 @@ export class LocalProvider implements Provider {
       model = await this.model(path);
     } catch (error) {
       const status = error instanceof RuntimeMissingError ? 503 : 500;
-      return errorResponse(status, 'server_error', `The local model ${call.model} could not be loaded: ${(error as Error).message}`);
+      return errorResponse(status, 'server_error', `The local model ${call.model} could not be loaded: ${messageOf(error)}`);
     }
-    const promptTokens = countPromptTokens(model, request);
-    if (promptTokens >= model.contextSize) {
+    throwIfAborted(call.signal);
+    let promptTokens: number;
+    try {
+      promptTokens = countPromptTokens(model, request);
+    } catch (error) {
+      // The chat template refused the messages (some insist that roles alternate).
+      return errorResponse(400, 'invalid_request_error', `The local model ${call.model} cannot take these messages: ${messageOf(error)}`, 'messages');
+    }
+    const room = model.contextSize - promptTokens;
+    if (room <= 0) {
       return errorResponse(400, 'invalid_request_error', `This model's context holds ${model.contextSize} tokens; the messages take ${promptTokens}.`, 'messages', 'context_length_exceeded');
     }
-    let sequence;
+    let sequence: LlamaContextSequence;
     try {
       sequence = await model.acquire(call.signal);
     } catch (error) {
@@ -101,32 +109,61 @@ export class LocalProvider implements Provider {
       if (error instanceof QueueFullError) return errorResponse(429, 'rate_limit_exceeded', `The local model ${call.model} is busy: every sequence is in use and ${model.queued} requests are waiting.`, null, 'model_busy', { 'retry-after': '1' });
       throw error;
     }
+    if (call.signal.aborted) {
+      model.release(sequence);
+      throwIfAborted(call.signal);
+    }
+    // Without max_tokens: what the context still holds (finish "length"), never an endless
+    // context shift by a model that does not stop.
+    const bounded = { ...request, maxTokens: Math.min(request.maxTokens ?? room, room) };
+    return this.answer(call, model, sequence, bounded, promptTokens);
+  }
+
+  /** Runs the generation; the head goes out once the first text exists, so a request the model cannot run is a 400. */
+  private async answer(call: UpstreamCall, model: LocalModel, sequence: LlamaContextSequence, request: LocalChatRequest, promptTokens: number): Promise<UpstreamResponse> {
     const stop = new Cancellation();
     const stopGeneration = (): void => stop.abort(call.signal.reason);
     call.signal.onAbort(stopGeneration);
-    const running = (onText: (text: string) => void) => generate(model, sequence, request, { promptTokens, onText, signal: stop.signal })
-      .finally(() => {
-        call.signal.offAbort(stopGeneration);
-        model.release(sequence);
-      });
-    if (!request.stream) {
-      const result = await running(() => {});
-      if (result.finish === undefined) throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: bodyOf(completionJson(call.model, result.text, result.calls, result.finish, result.usage)) };
-    }
     const body = new PushBody(() => stop.abort());
     const out = new OpenAiChunkWriter(call.model, (frame) => body.write(frame));
-    out.role();
-    running((text) => out.text(text)).then((result) => {
-      if (result.finish !== undefined) {
-        out.toolCalls(result.calls);
-        out.finish(result.finish);
+    let started = (): void => {};
+    const firstText = new Promise<void>((resolve) => { started = resolve; });
+    const running = generate(model, sequence, request, {
+      promptTokens,
+      signal: stop.signal,
+      onText: (text) => {
+        started();
+        if (request.stream) out.text(text);
+      },
+    }).finally(() => {
+      call.signal.offAbort(stopGeneration);
+      model.release(sequence);
+    });
+    if (request.stream) out.role();
+    let result: GenerationResult | undefined;
+    try {
+      // A stream answers at its first text; a whole answer (or one that is only tool calls) at the end.
+      if (request.stream) await Promise.race([firstText, running]);
+      else result = await running;
+    } catch (error) {
+      throwIfAborted(call.signal);
+      // Before any output: what failed is this request (a tool schema no grammar can express...).
+      return errorResponse(400, 'invalid_request_error', `The local model ${call.model} could not run this request: ${messageOf(error)}`);
+    }
+    if (result !== undefined) {
+      if (result.finish === undefined) throw abortError(call.signal);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: bodyOf(completionJson(call.model, result.text, result.calls, result.finish, result.usage)) };
+    }
+    running.then((done) => {
+      if (done.finish !== undefined) {
+        out.toolCalls(done.calls);
+        out.finish(done.finish);
       }
-      out.usage(result.usage);
+      out.usage(done.usage);
       // Stopped early (client gone, timeout): the usage so far, but no [DONE]: the answer is not complete.
-      if (result.finish !== undefined) out.done();
+      if (done.finish !== undefined) out.done();
       body.end();
-    }, (error: unknown) => body.fail(error instanceof Error ? error : new Error(String(error))));
+    }).catch((error: unknown) => body.fail(error instanceof Error ? error : new Error(String(error))));
     return { status: 200, headers: { 'content-type': 'text/event-stream' }, body };
   }
 
@@ -140,7 +177,7 @@ export class LocalProvider implements Provider {
   private async modelPath(name: string): Promise<string | undefined> {
     const path = resolve(this.options.modelsDir, name);
     const inside = relative(this.options.modelsDir, path);
-    if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || !path.endsWith('.gguf')) return undefined;
+    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside) || !path.endsWith('.gguf')) return undefined;
     const info = await stat(path).catch(() => undefined);
     return info?.isFile() === true ? path : undefined;
   }
@@ -156,6 +193,19 @@ export class LocalProvider implements Provider {
     }
     return model;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function abortError(signal: Cancellation): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError' });
+}
+
+/** The client left (or a timeout fired) while this request waited: nothing more is wanted. */
+function throwIfAborted(signal: Cancellation): void {
+  if (signal.aborted) throw abortError(signal);
 }
 
 function errorResponse(status: number, type: string, message: string, param: string | null = null, code: string | null = null, headers: Record<string, string> = {}): UpstreamResponse {

@@ -34,10 +34,13 @@ export class PushBody implements UpstreamBody {
     this.flush();
   }
 
+  /** Fails the body at once, queued bytes dropped: a reader that has paused still hears of it. */
   fail(error: Error): void {
     if (this.done || this.ended) return;
     this.failure = error;
     this.ended = true;
+    this.queue.length = 0;
+    this.paused = false;
     this.flush();
   }
 
@@ -62,6 +65,7 @@ export class PushBody implements UpstreamBody {
     while (!this.paused && this.queue.length > 0) {
       const verdict = handlers.onData(this.queue.shift()!);
       if (verdict === 'stop') { this.stop(); return; }
+      if (this.done) return; // destroyed from within onData
       if (verdict === 'pause') this.paused = true;
     }
     if (this.paused || this.queue.length > 0 || !this.ended) return;
