@@ -219,9 +219,9 @@ test('an Anthropic client that disconnects mid-stream stops generation too; part
   assert.equal(record.protocol, 'anthropic');
   assert.equal(record.outcome, 'client_aborted');
   assert.ok(record.usage !== undefined && record.usage.output >= 5 && record.usage.output < 1500, `output ${record.usage?.output}`);
-  // Translated streams take a usage without a finish as provisional: settled from the text
-  // generated, never below what the model reported.
   assert.ok(record.usage.input > 0);
+  // Translated too, the trailing usage chunk (choices: []) is final: counted by the model.
+  assert.equal(record.usage.source, 'reported');
 });
 
 test('N sequences generate at once, requests past N queue, past the queue a 429 with Retry-After', async () => {

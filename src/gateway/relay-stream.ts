@@ -173,7 +173,7 @@ async function relayAttempt({ route, plan, watchdog, options, result, hooks, onA
     result.usage = translator.usage;
     result.finishReasons = translator.finishReasons;
     result.generated = () => translator.generated();
-    result.usageFinal = translator.usage !== undefined && (translator.finished || translator.finishReasons.length > 0);
+    result.usageFinal = translator.usage !== undefined && (translator.finished || translator.finishReasons.length > 0 || translator.usageFinal === true);
   }
 }
 

@@ -36,6 +36,9 @@ export interface UpstreamStreamDecoder {
   /** At EOF without a terminator: whether what arrived is nevertheless a complete answer
    *  (Gemini has no terminator: a finishReason makes it complete). */
   readonly completeWithoutTerminator: boolean;
+  /** The usage seen is the upstream's last word even without a finish (OpenAI's trailing usage
+   *  chunk): a stream cut after it is settled with it, not estimated. */
+  readonly usageFinal?: boolean;
 }
 
 export interface UpstreamCodec {

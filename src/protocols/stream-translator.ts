@@ -19,6 +19,8 @@ export interface StreamTranslator {
   /** The frames that end a successful stream (e.g. a trailing usage chunk, then [DONE]). */
   closingFrames(): string;
   readonly usage: Usage | undefined;
+  /** See UpstreamStreamDecoder.usageFinal; unset: final only with a finish or the terminator. */
+  readonly usageFinal?: boolean;
   readonly finishReasons: string[];
   /** What was generated so far (content, reasoning, tool-call arguments), for estimating the
    *  usage of a stream that ended before its upstream reported it. Bounded in memory, decoded

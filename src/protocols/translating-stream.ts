@@ -35,6 +35,10 @@ export class TranslatingStream implements StreamTranslator {
     return this.decoder.completeWithoutTerminator;
   }
 
+  get usageFinal(): boolean {
+    return this.decoder.usageFinal === true;
+  }
+
   closingFrames(): string {
     return this.encoder.finish();
   }

@@ -204,3 +204,14 @@ test('malformed frames throw upstream_protocol_error', () => {
   assert.equal(broken.route, route);
   assert.equal(failure([sse('42')]).code, 'upstream_protocol_error');
 });
+
+test('usage is final once the usage-only chunk arrives, not when usage rides on content chunks', () => {
+  const streaming = new OpenAiStreamDecoder(route);
+  decode([chunk({ content: 'a' }, null, { usage })], streaming);
+  assert.equal(streaming.usageFinal, false, 'continuous usage on a content chunk is provisional');
+  decode([{ ...envelope, choices: [], usage }], streaming);
+  assert.equal(streaming.usageFinal, true);
+  const empty = new OpenAiStreamDecoder(route);
+  decode([{ ...envelope, choices: [] }], empty);
+  assert.equal(empty.usageFinal, false, 'no usage, nothing final');
+});

@@ -22,6 +22,8 @@ import { usageFromOpenAi } from './usage.js';
  */
 export class OpenAiStreamDecoder implements UpstreamStreamDecoder {
   finished = false;
+  /** The usage-only chunk (`choices: []`) came: OpenAI sends it last, after every finish. */
+  usageFinal = false;
   private started = false;
   private finishSeen = false;
   private readonly tools = new ToolCallIndexer();
@@ -53,7 +55,10 @@ export class OpenAiStreamDecoder implements UpstreamStreamDecoder {
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find(isFirstChoice) : undefined;
     if (choice !== undefined && isObject(choice.delta) && !this.finishSeen) this.readDelta(choice.delta, events);
     const usage = usageFromOpenAi(chunk.usage);
-    if (usage !== undefined) events.push({ type: 'usage', usage });
+    if (usage !== undefined) {
+      events.push({ type: 'usage', usage });
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0) this.usageFinal = true;
+    }
     if (choice !== undefined && typeof choice.finish_reason === 'string' && !this.finishSeen) {
       this.finishSeen = true;
       events.push({ type: 'finish', reason: finishReasonFromOpenAi(choice.finish_reason, this.openedCalls.size > 0) });
