@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -45,6 +45,17 @@ test('sluice check: OK summary for a valid file, every problem with file:line an
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /bad\.yaml:10:10: keys\[0\]\.key: \$\{SLUICE_CLI_TEST_UNSET\} is not set/);
   assert.match(failed.stderr, /bad\.yaml:11:1: log_levl: unknown key "log_levl" \(did you mean "log_level"\?\)/);
+});
+
+test('sluice check: a local route whose GGUF file is missing is a problem', () => {
+  const models = join(dir, 'models');
+  mkdirSync(models, { recursive: true });
+  writeFileSync(join(models, 'there.gguf'), '');
+  const config = writeConfig('local.yaml', `providers:\n  local:\n    kind: local\n    models_dir: ${models}\nmodels:\n  a:\n    routes: [local/there.gguf]\n  b:\n    routes: [local/gone.gguf]\n`);
+  const result = spawnSync(process.execPath, [bin, 'check', '--config', config], { encoding: 'utf8' });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, new RegExp(`models\\.b: route local/gone\\.gguf: no file ${join(models, 'gone.gguf').replaceAll('.', '\\.')}`));
+  assert.doesNotMatch(result.stderr, /there\.gguf/);
 });
 
 test('sluice serve refuses to start without keys on a non-loopback address', () => {
