@@ -29,6 +29,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-local-'));
   writeFileSync(join(dir, 'script.gguf'), tinyModel({ mode: 'script', chunks: script }));
   writeFileSync(join(dir, 'random.gguf'), tinyModel({ mode: 'random', seed: 7 }));
+  writeFileSync(join(dir, 'broken.gguf'), 'GGUF but not really');
   writeFileSync(join(dir, 'tool.gguf'), tinyModel({ mode: 'script', chunks: ['||call: ', 'get_weather', '(', '{"city": "Paris"}', ')'] }));
   sluice = await startSluice(`host: 127.0.0.1
 port: 0
@@ -46,6 +47,7 @@ models:
   noise: { routes: [local/random.gguf] }
   weather: { routes: [local/tool.gguf] }
   missing: { routes: [local/nope.gguf] }
+  broken: { routes: [local/broken.gguf] }
 retries: { max_attempts: 1 }
 health: { failure_threshold: 0 }
 keys:
@@ -185,6 +187,17 @@ test('a tool result goes back to the model as the call result; images are refuse
     openai.chat.completions.create({ model: 'missing', messages: [{ role: 'user', content: 'hi' }] }),
     (error: unknown) => { assert.ok(error instanceof OpenAI.APIError && error.status === 502 && /nope\.gguf is not in/.test(error.message), String(error)); return true; },
   );
+});
+
+test('a file that is no model: a clear error naming it, and Sluice keeps serving the others', async () => {
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(
+      openai.chat.completions.create({ model: 'broken', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) => { assert.ok(error instanceof OpenAI.APIError && error.status === 500 && /broken\.gguf could not be loaded: not a GGUF model file/.test(error.message), String(error)); return true; },
+    );
+  }
+  const completion = await openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Say hello' }] });
+  assert.equal(completion.choices[0]?.message.content, answer);
 });
 
 test('a client that disconnects mid-stream stops generation; the partial usage is settled', async () => {

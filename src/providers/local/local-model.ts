@@ -4,6 +4,7 @@
  * for requests beyond the free sequences.
  */
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import { open } from 'node:fs/promises';
 import type { Cancellation } from '../../core/cancellation.js';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -42,6 +43,7 @@ export class LocalModel {
   }
 
   static async load(library: NodeLlamaCpp, llama: Llama, path: string, options: LocalModelOptions): Promise<LocalModel> {
+    await checkGgufHeader(path);
     const model = await llama.loadModel({ modelPath: path });
     try {
       const context = await model.createContext({
@@ -104,5 +106,23 @@ export class LocalModel {
     }
     await this.context.dispose();
     await this.model.dispose();
+  }
+}
+
+/**
+ * Refuses a file that does not start like GGUF (magic "GGUF", version 2 or 3): node-llama-cpp
+ * 3.22 reads such a file "as version 3" and never settles (seen with a text file named .gguf).
+ */
+async function checkGgufHeader(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await file.read(head, 0, 8, 0);
+    const version = head.readUInt32LE(4);
+    if (bytesRead < 8 || head.toString('latin1', 0, 4) !== 'GGUF' || (version !== 2 && version !== 3)) {
+      throw new Error('not a GGUF model file (expected the "GGUF" magic and version 2 or 3 at its start)');
+    }
+  } finally {
+    await file.close();
   }
 }

@@ -56,6 +56,8 @@ function loadRuntime(gpu: 'auto' | false, threads: number): Promise<{ library: N
 
 class RuntimeMissingError extends Error {}
 
+const failedLoadMemoryMs = 10_000;
+
 export class LocalProvider implements Provider {
   readonly protocol = 'openai-chat' as const;
   readonly name: string;
@@ -183,14 +185,14 @@ export class LocalProvider implements Provider {
   }
 
   private model(path: string): Promise<LocalModel> {
-    let model = this.models.get(path);
-    if (model === undefined) {
-      const { threads, contextSize, sequences, maxQueue, gpu } = this.options;
-      model = loadRuntime(gpu, threads).then(({ library, llama }) => LocalModel.load(library, llama, path, { threads, contextSize, sequences, maxQueue }));
-      this.models.set(path, model);
-      // A failed load is not remembered: the file may be fixed or replaced.
-      model.catch(() => this.models.delete(path));
-    }
+    const known = this.models.get(path);
+    if (known !== undefined) return known;
+    const { threads, contextSize, sequences, maxQueue, gpu } = this.options;
+    const model = loadRuntime(gpu, threads).then(({ library, llama }) => LocalModel.load(library, llama, path, { threads, contextSize, sequences, maxQueue }));
+    this.models.set(path, model);
+    // A failed load is remembered for a few seconds only: the file may be fixed or replaced, but
+    // a load that fails slowly (out of memory for the context) must not be retried per request.
+    model.catch(() => setTimeout(() => { if (this.models.get(path) === model) this.models.delete(path); }, failedLoadMemoryMs).unref());
     return model;
   }
 }
