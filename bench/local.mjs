@@ -18,7 +18,7 @@ import { basename, join } from 'node:path';
 import { getLlama, LlamaChat, resolveChatWrapper } from 'node-llama-cpp';
 import { tinyModel } from '../test/support/gguf/tiny-model.ts';
 
-const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
+const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const tokens = Number(arg('tokens', '256'));
 const runs = Number(arg('runs', '5'));
 const pin = process.argv.includes('--pin');
@@ -59,7 +59,9 @@ async function throughSluice() {
   const config = join(dir, 'sluice.yaml');
   writeFileSync(config, `host: 127.0.0.1\nport: 0\nlog_level: warn\nstore: memory\nproviders:\n  local:\n    kind: local\n    models_dir: ${dir}\n    threads: 1\n    sequences: 1\n    context_size: 2048\n    gpu: false\nmodels:\n  m:\n    routes: [local/${file}]\n`);
   // --pin: Sluice (with its model) on CPU 1, this process (direct model and client) on CPU 0.
-  const [cmd, args] = pin ? ['taskset', ['-c', '1', process.execPath]] : [process.execPath, []];
+  // --node-flags="...": extra node flags for Sluice's process (e.g. to try V8 heap settings).
+  const nodeFlags = (arg('node-flags', '') ?? '').split(' ').filter((f) => f !== '');
+  const [cmd, args] = pin ? ['taskset', ['-c', '1', process.execPath, ...nodeFlags]] : [process.execPath, nodeFlags];
   const child = spawn(cmd, [...args, 'bin/sluice.js', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   const url = await new Promise((resolve, reject) => {
     let text = '';
