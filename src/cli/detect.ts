@@ -5,6 +5,7 @@
  * `sluice serve` without a config parses that text, so both always agree.
  */
 import { readdir } from 'node:fs/promises';
+import { innermostMessage } from './error-message.js';
 
 export interface DetectedModel {
   /** The public model name clients use. */
@@ -114,8 +115,7 @@ async function ollamaModels(origin: string, timeoutMs: number): Promise<string[]
     const body = (await response.json()) as { models?: { name?: unknown }[] };
     return (body.models ?? []).map((m) => m.name).filter((name): name is string => typeof name === 'string' && name !== '');
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    return cause;
+    return innermostMessage(error);
   }
 }
 

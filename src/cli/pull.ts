@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { innermostMessage } from './error-message.js';
 import { Progress } from './pull-progress.js';
 import { defaultHubEndpoint, resolvePullSource, type PullSource } from './pull-source.js';
 
@@ -67,7 +68,7 @@ export async function runPull(args: PullArgs): Promise<number> {
 }
 
 function cannotReach(url: string, target: string, error: unknown): string {
-  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+  const cause = innermostMessage(error);
   return `cannot download ${url}: ${cause}.\n` +
     `If this machine is offline, download the file on another machine and copy it to ${target}; ` +
     'Sluice serves every .gguf in that folder. Run the same command again to resume a download that was cut.';
@@ -122,7 +123,7 @@ async function download(url: string, part: string, options: DownloadOptions): Pr
     }
   } catch (error) {
     if (error instanceof PullError) throw error;
-    const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    const cause = innermostMessage(error);
     const size = (await stat(part)).size;
     throw new PullError(`the download of ${url} was cut after ${size}${total === undefined ? '' : ` of ${total}`} bytes (${cause}); run the command again to resume`);
   } finally {

@@ -1,7 +1,8 @@
 import { Http1ResponseParser, type ParsedHead } from './http1-response-parser.js';
 import type { Connection } from './http1-connection.js';
 import type { Http1Pool } from './http1-pool.js';
-import { stopDrainMs, keepAliveRaceCodes, codedError, abortError, type Http1BodyHandlers, type Http1Response, type Http1Request } from './http1-shared.js';
+import { stopDrainMs, keepAliveRaceCodes, codedError, type Http1BodyHandlers, type Http1Response, type Http1Request } from './http1-shared.js';
+import { abortError } from './transport-errors.js';
 
 const END = Symbol('end');
 type Queued = Buffer | Error | typeof END;

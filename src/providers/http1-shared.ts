@@ -60,8 +60,3 @@ export function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-export function abortError(signal: Cancellation): Error {
-  const error = new Error('The operation was aborted', { cause: signal.reason });
-  error.name = 'AbortError';
-  return Object.assign(error, { code: 'ABORT_ERR' });
-}

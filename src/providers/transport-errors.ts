@@ -1,3 +1,4 @@
+import type { Cancellation } from '../core/cancellation.js';
 import { GatewayError } from '../core/gateway-error.js';
 
 /** Error codes that mean the upstream took too long, not that it was unreachable. */
@@ -15,6 +16,13 @@ export function transportError(error: unknown, route: string): GatewayError {
     return new GatewayError('upstream_timeout', `Upstream ${route} timed out (${code}).`, { route, cause: error });
   }
   return new GatewayError('upstream_unreachable', `Upstream ${route} could not be reached (${code ?? 'connection failed'}).`, { route, cause: error });
+}
+
+/** The error an aborted call rejects with: what isAbortError recognises, the reason as its cause. */
+export function abortError(signal: Cancellation): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  return Object.assign(error, { code: 'ABORT_ERR' });
 }
 
 export function isAbortError(error: unknown): boolean {

@@ -6,6 +6,7 @@
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
 import { open } from 'node:fs/promises';
 import type { Cancellation } from '../../core/cancellation.js';
+import { abortError } from '../transport-errors.js';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
@@ -71,7 +72,7 @@ export class LocalModel {
 
   /** A free sequence, at once or when one frees up; rejects with QueueFullError, or if cancelled while waiting. */
   acquire(cancellation: Cancellation): Promise<LlamaContextSequence> {
-    if (cancellation.aborted) return Promise.reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+    if (cancellation.aborted) return Promise.reject(abortError(cancellation));
     const sequence = this.free.pop();
     if (sequence !== undefined) return Promise.resolve(sequence);
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError('every sequence is busy and the queue is full'));
@@ -81,7 +82,7 @@ export class LocalModel {
         onAbort: () => {
           const at = this.waiting.indexOf(waiter);
           if (at !== -1) this.waiting.splice(at, 1);
-          reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+          reject(abortError(cancellation));
         },
       };
       cancellation.onAbort(waiter.onAbort);

@@ -17,6 +17,7 @@ import { countPromptTokens, generate, type GenerationResult } from './local-gene
 import { LocalModel, QueueFullError } from './local-model.js';
 import { completionJson, OpenAiChunkWriter } from './openai-output.js';
 import { PushBody } from './push-body.js';
+import { abortError } from '../transport-errors.js';
 
 export interface LocalProviderOptions {
   name: string;
@@ -199,10 +200,6 @@ export class LocalProvider implements Provider {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function abortError(signal: Cancellation): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError' });
 }
 
 /** The client left (or a timeout fired) while this request waited: nothing more is wanted. */

@@ -1,6 +1,6 @@
 /**
  * A local model's answer in OpenAI Chat Completions wire format, streamed (SSE chunks ending in
- * [DONE]) or whole. The local provider speaks the same protocol as any OpenAI-compatible
+ * [DONE]) or whole. The local provider speaks the same protocol as every OpenAI-compatible
  * upstream, so the relay, the commit point, translation to Anthropic clients and the ledger treat
  * it like any other route.
  */
